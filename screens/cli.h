@@ -1,0 +1,71 @@
+/* What every command-line subcommand shares: global options, the chosen
+ * environment, lazily opened connections, confirmation, audit, output.
+ *
+ * A subcommand is `int cli_NAME(struct cli *cli, int argc, char **argv)`:
+ * argv[0] is the command's name, options are parsed with getopt_long, and
+ * the return value is the exit code of ARCHITECTURE.md (0 done, 1 failed,
+ * 2 usage/config, 3 refused, 4 not found). */
+#ifndef LAKEOP_CLI_H
+#define LAKEOP_CLI_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "err.h"
+#include "http.h"
+
+struct cli {
+    const char *config_path;      /* --config, or NULL */
+    const char *env_name;         /* --env, or NULL */
+    bool read_only;               /* --read-only or read_only = true */
+    bool json;                    /* --json anywhere on the line */
+    bool stdin_tty, stdout_tty, stderr_tty;
+    struct cfg *cfg;              /* owned; loaded by cli_load_config() */
+    const struct cfg_env *env;    /* points into cfg */
+    PGconn *db;                   /* owned; opened by cli_db() */
+    struct http_client *http;     /* owned; made by cli_http() */
+    const char *operator_name;    /* points into env or the environment */
+    FILE *out;                    /* stdout */
+    FILE *errf;                   /* stderr */
+};
+
+/* Loads the configuration and selects the environment; prints the error and
+ * returns its exit code on failure, 0 on success.  Idempotent. */
+int cli_load_config(struct cli *cli);
+
+/* The database, opened (and migrated) on first use.  Returns an exit code;
+ * *out is valid when it returns 0. */
+int cli_db(struct cli *cli, PGconn **out);
+
+/* The HTTP client, made on first use (never fails). */
+struct http_client *cli_http(struct cli *cli);
+
+/* Prints "lakeop: MESSAGE" (secrets redacted, text made inert) on stderr and
+ * returns err->status (or 1 when it is LK_OK). */
+int cli_fail(struct cli *cli, const struct lk_error *err);
+/* Same, for a message of our own; returns status. */
+int cli_failf(struct cli *cli, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Refuses (returns 3, after printing why and auditing the refusal) when the
+ * environment is read-only; 0 otherwise. */
+int cli_check_writable(struct cli *cli, const char *action, const char *target);
+
+/* Asks for confirmation of a change.  With yes, confirmed.  Without a
+ * terminal, refused ("use --yes").  On a terminal: y/N, or in a protected
+ * environment the environment's name typed in full.  The plan has already
+ * been printed by the caller.  Returns 0 when confirmed, 3 when refused. */
+int cli_confirm(struct cli *cli, bool yes, const char *question);
+
+/* Appends to the audit log (errors are printed, not fatal to the caller). */
+void cli_audit(struct cli *cli, const char *action, const char *target, const char *params_json,
+               int result /* enum audit_result */, const char *message);
+
+/* Prints untrusted text made inert (control characters visible). */
+void cli_print_inert(struct cli *cli, FILE *f, const char *text);
+
+/* Frees everything cli owns. */
+void cli_close(struct cli *cli);
+
+#endif
