@@ -31,6 +31,8 @@ SCREENS_SRC := $(wildcard screens/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 TESTLIB_SRC := $(wildcard tests/unit/support/*.c)
 BENCH_SRC   := $(wildcard tests/bench/*.c)
+# C programs the integration scripts run against real servers (not run alone).
+ITEST_SRC   := $(wildcard tests/integration/*.c)
 
 # Two build trees: release (./lakeop) and sanitized (tests).
 define objs
@@ -49,6 +51,7 @@ SAN_SCR  := $(call objs,$(SAN),$(SCREENS_SRC))
 SAN_TESTLIB := $(call objs,$(SAN),$(TESTLIB_SRC))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(SAN)/tests/%,$(UNIT_SRC))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(REL)/tests/bench/%,$(BENCH_SRC))
+ITEST_BINS := $(patsubst tests/integration/%.c,$(SAN)/itests/%,$(ITEST_SRC))
 
 .PHONY: all check test unit demo bench install uninstall clean deps san man-check
 all: lakeop
@@ -87,12 +90,17 @@ $(SAN)/tests/%: tests/unit/%.c $(SAN_TESTLIB) $(SAN_SCR_NOMAIN) $(SAN)/libtui.a 
 	$(CC) $(BASE_CFLAGS) -Itests/unit/support -O1 $(SAN_FLAGS) -o $@ $< $(SAN_TESTLIB) \
 	    $(SAN_SCR_NOMAIN) $(SAN)/libtui.a $(SAN)/libcore.a $(LIBS) -lcmocka
 
+$(SAN)/itests/%: tests/integration/%.c $(SAN_TESTLIB) $(SAN_SCR_NOMAIN) $(SAN)/libtui.a $(SAN)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -Itests/unit/support -O1 $(SAN_FLAGS) -o $@ $< $(SAN_TESTLIB) \
+	    $(SAN_SCR_NOMAIN) $(SAN)/libtui.a $(SAN)/libcore.a $(LIBS) -lcmocka
+
 REL_SCR_NOMAIN := $(filter-out $(REL)/screens/main.o,$(REL_SCR))
 $(REL)/tests/bench/%: tests/bench/%.c $(REL_SCR_NOMAIN) $(REL)/libtui.a $(REL)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(REL_SCR_NOMAIN) $(REL)/libtui.a $(REL)/libcore.a $(LIBS)
 
-san: $(SAN)/lakeop $(UNIT_BINS)
+san: $(SAN)/lakeop $(UNIT_BINS) $(ITEST_BINS)
 
 deps:
 	@sh tests/lib/deps.sh

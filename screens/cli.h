@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "ctx.h"
 #include "err.h"
 #include "http.h"
 
@@ -64,6 +65,10 @@ void cli_audit(struct cli *cli, const char *action, const char *target, const ch
 
 /* Prints untrusted text made inert (control characters visible). */
 void cli_print_inert(struct cli *cli, FILE *f, const char *text);
+
+/* Fills a core context for this command (loads the config; opens the
+ * database when need_db).  Returns an exit code (0 = ctx usable). */
+int cli_ctx(struct cli *cli, bool need_db, struct lk_ctx *ctx);
 
 /* Frees everything cli owns. */
 void cli_close(struct cli *cli);
