@@ -16,7 +16,8 @@ static void copy_field(char *dst, size_t size, const char *src)
         dst[0] = '\0';
         return;
     }
-    snprintf(dst, size, "%s", src);
+    if (snprintf(dst, size, "%s", src) < 0)
+        dst[0] = '\0';
 }
 
 enum lk_status err_set(struct lk_error *err, enum lk_status status, const char *fmt, ...)
@@ -53,7 +54,9 @@ void err_prefix(struct lk_error *err, const char *fmt, ...)
     va_end(ap);
     char old[sizeof err->message];
     memcpy(old, err->message, sizeof old);
-    snprintf(err->message, sizeof err->message, "%s: %s", prefix, old);
+    /* Truncation is acceptable: the message is for people, and its start says most. */
+    if (snprintf(err->message, sizeof err->message, "%s: %s", prefix, old) < 0)
+        err->message[0] = '\0';
 }
 
 const char *err_text(const struct lk_error *err, char *out, size_t out_size)
