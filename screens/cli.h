@@ -60,8 +60,8 @@ int cli_check_writable(struct cli *cli, const char *action, const char *target);
 int cli_confirm(struct cli *cli, bool yes, const char *question);
 
 /* Appends to the audit log (errors are printed, not fatal to the caller). */
-void cli_audit(struct cli *cli, const char *action, const char *target, const char *params_json,
-               int result /* enum audit_result */, const char *message);
+void cli_audit_append(struct cli *cli, const char *action, const char *target, const char *params_json,
+                      int result /* enum audit_result */, const char *message);
 
 /* Prints untrusted text made inert (control characters visible). */
 void cli_print_inert(struct cli *cli, FILE *f, const char *text);
