@@ -75,6 +75,8 @@ struct cfg_env {
     size_t n_datasets;
 };
 
+struct cfg_private;
+
 struct cfg {
     char *path;                  /* the file read, or NULL when none was found */
     char *dir;                   /* its folder (for relative schema paths) */
@@ -86,6 +88,7 @@ struct cfg {
      * in any text that is about to be shown or logged. */
     char **secrets;
     size_t n_secrets;
+    struct cfg_private *priv;    /* config.c's own bookkeeping (unresolved secrets) */
 };
 
 /* The file lakeop reads: $LAKEOP_CONFIG, else $XDG_CONFIG_HOME/lakeop/config,
@@ -116,5 +119,23 @@ void cfg_redact(const struct cfg *cfg, char *text);
 long long cfg_parse_duration(const char *text);
 
 void cfg_free(struct cfg *cfg);
+
+/* true/false, yes/no, on/off, 1/0 (any case); false when not a boolean. */
+bool cfg_parse_bool(const char *text, bool *out);
+
+/* Where lakeop keeps state between runs: $XDG_STATE_HOME/lakeop, else
+ * ~/.local/state/lakeop.  The console's history is FILE "history", the log
+ * "lakeop.log".  Caller frees; nothing is created. */
+char *cfg_state_dir(void);
+char *cfg_state_path(const char *file);
+
+/* The AWS shared credentials file: $AWS_SHARED_CREDENTIALS_FILE, else
+ * ~/.aws/credentials.  Caller frees. */
+char *cfg_aws_credentials_path(void);
+
+/* A dataset's schema file as a path to open: relative paths are taken from
+ * the configuration file's folder.  NULL when the dataset has none; caller
+ * frees. */
+char *cfg_dataset_schema_path(const struct cfg *cfg, const struct cfg_dataset *ds);
 
 #endif
