@@ -1,0 +1,342 @@
+/* The Zuora AQuA client: token cache, requests, error shapes (ZUORA.md). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "json.h"
+#include "mem.h"
+#include "zuora.h"
+
+/* A token is reused until this long before Zuora says it expires. */
+#define TOKEN_MARGIN_S 60
+
+struct zuora_client {
+    const struct cfg_env *env;
+    struct http_client *http;
+    const volatile int *cancel;
+    char *token;
+    long long token_expires;     /* monotonic seconds */
+    int tokens_fetched;
+    long retry_after_s;
+};
+
+static long long mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec;
+}
+
+struct zuora_client *zuora_client_new(const struct cfg_env *env, struct http_client *http)
+{
+    struct zuora_client *zc = xcalloc(1, sizeof *zc);
+    zc->env = env;
+    zc->http = http;
+    zc->retry_after_s = -1;
+    if (env->zuora_client_secret)
+        http_client_add_secret(http, env->zuora_client_secret);
+    return zc;
+}
+
+void zuora_client_free(struct zuora_client *zc)
+{
+    if (!zc)
+        return;
+    free(zc->token);
+    free(zc);
+}
+
+void zuora_client_set_cancel(struct zuora_client *zc, const volatile int *cancel)
+{
+    zc->cancel = cancel;
+}
+
+long zuora_client_retry_after(const struct zuora_client *zc)
+{
+    return zc->retry_after_s;
+}
+
+int zuora_client_tokens_fetched(const struct zuora_client *zc)
+{
+    return zc->tokens_fetched;
+}
+
+static char *base_url(const char *url)
+{
+    size_t n = strlen(url);
+    while (n && url[n - 1] == '/')
+        n--;
+    return xstrndup(url, n);
+}
+
+static enum lk_status check_configured(const struct cfg_env *env, struct lk_error *err)
+{
+    if (!env->zuora_url || !*env->zuora_url)
+        return err_set(err, LK_USAGE, "Zuora is not configured: set zuora.url in [env \"%s\"] or LAKEOP_ZUORA_URL",
+                       env->name ? env->name : "");
+    if (!env->zuora_client_id || !env->zuora_client_secret)
+        return err_set(err, LK_USAGE,
+                       "Zuora credentials are missing: set zuora.client_id and zuora.client_secret "
+                       "(or LAKEOP_ZUORA_CLIENT_ID / LAKEOP_ZUORA_CLIENT_SECRET)");
+    return LK_OK;
+}
+
+static enum lk_status fetch_token(struct zuora_client *zc, struct lk_error *err)
+{
+    enum lk_status st = check_configured(zc->env, err);
+    if (st)
+        return st;
+    char *id = http_escape(zc->env->zuora_client_id, false);
+    char *secret = http_escape(zc->env->zuora_client_secret, false);
+    char *body = xasprintf("client_id=%s&client_secret=%s&grant_type=client_credentials", id, secret);
+    http_client_add_secret(zc->http, secret);
+    char *base = base_url(zc->env->zuora_url);
+    char *url = xasprintf("%s/oauth/token", base);
+    const char *headers[] = { "Content-Type: application/x-www-form-urlencoded", "Accept: application/json", NULL };
+    struct http_request req = { .method = "POST", .url = url, .headers = headers, .body = body,
+                                .body_len = strlen(body), .timeout_ms = 30000, .cancel = zc->cancel };
+    struct http_response resp;
+    http_response_init(&resp);
+    st = http_perform(zc->http, &req, &resp, err);
+    zc->retry_after_s = resp.retry_after_s;
+    if (st == LK_OK && resp.status != 200) {
+        st = zuora_parse_error(resp.status, resp.body.data, resp.body.len, err);
+        err_prefix(err, "getting a Zuora token");
+    } else if (st == LK_OK) {
+        json_t *root;
+        st = jx_parse(resp.body.data, resp.body.len, "Zuora", &root, err);
+        const char *token = NULL;
+        long long expires = 3599;
+        if (st == LK_OK) {
+            if (!json_is_object(root))
+                st = err_set(err, LK_FAIL, "Zuora sent %s as its token answer", jx_type_name(root));
+            else if ((st = jx_string(root, "access_token", true, "the token answer", &token, err)) == LK_OK)
+                st = jx_int(root, "expires_in", false, "the token answer", 3599, &expires, err);
+        }
+        if (st == LK_OK) {
+            free(zc->token);
+            zc->token = xstrdup(token);
+            http_client_add_secret(zc->http, token);
+            long long life = expires - TOKEN_MARGIN_S;
+            if (life < expires / 2)
+                life = expires / 2;
+            zc->token_expires = mono_s() + life;
+            zc->tokens_fetched++;
+        } else {
+            err_prefix(err, "getting a Zuora token");
+        }
+        json_decref(root);
+    } else {
+        err_prefix(err, "getting a Zuora token");
+    }
+    http_response_free(&resp);
+    free(url);
+    free(base);
+    free(body);
+    free(secret);
+    free(id);
+    return st;
+}
+
+static enum lk_status ensure_token(struct zuora_client *zc, struct lk_error *err)
+{
+    if (zc->token && mono_s() < zc->token_expires)
+        return LK_OK;
+    return fetch_token(zc, err);
+}
+
+/* One API call with the token; a 401 drops the token and tries once more.
+ * On LK_OK resp holds a 2xx answer. */
+static enum lk_status call(struct zuora_client *zc, const char *method, const char *base,
+                           const char *path, const char *body, http_sink_fn sink, void *sink_ud,
+                           http_rewind_fn rewind, struct http_response *resp, struct lk_error *err)
+{
+    enum lk_status st = check_configured(zc->env, err);
+    if (st)
+        return st;
+    char *root = base_url(base && *base ? base : zc->env->zuora_url);
+    char *url = xasprintf("%s%s", root, path);
+    free(root);
+    for (int round = 0; round < 2; round++) {
+        if ((st = ensure_token(zc, err)) != LK_OK)
+            break;
+        char *auth = xasprintf("Authorization: Bearer %s", zc->token);
+        const char *headers[] = { auth, "Accept: application/json",
+                                  body ? "Content-Type: application/json" : NULL, NULL };
+        struct http_request req = {
+            .method = method, .url = url, .headers = headers, .body = body,
+            .body_len = body ? strlen(body) : 0, .sink = sink, .sink_ud = sink_ud, .sink_rewind = rewind,
+            .timeout_ms = sink ? 0 : 60000, .cancel = zc->cancel,
+        };
+        http_response_free(resp);
+        http_response_init(resp);
+        st = http_perform(zc->http, &req, resp, err);
+        free(auth);
+        zc->retry_after_s = resp->retry_after_s;
+        if (st != LK_OK)
+            break;
+        if (resp->status == 401 && round == 0) {
+            /* Expired or revoked early: one fresh token, then give up. */
+            xfree(&zc->token);
+            continue;
+        }
+        if (resp->status < 200 || resp->status >= 300)
+            st = zuora_parse_error(resp->status, resp->body.data, resp->body.len, err);
+        break;
+    }
+    if (st != LK_OK && err && !err->request_id[0] && resp->request_id)
+        snprintf(err->request_id, sizeof err->request_id, "%s", resp->request_id);
+    free(url);
+    return st;
+}
+
+static enum lk_status call_job(struct zuora_client *zc, const char *method, const char *path,
+                               const char *body, struct zuora_job *out, struct lk_error *err)
+{
+    struct http_response resp;
+    http_response_init(&resp);
+    memset(out, 0, sizeof *out);
+    enum lk_status st = call(zc, method, NULL, path, body, NULL, NULL, NULL, &resp, err);
+    if (st == LK_OK)
+        st = zuora_parse_job(resp.body.data, resp.body.len, out, err);
+    if (st != LK_OK && resp.request_id && !err->request_id[0])
+        snprintf(err->request_id, sizeof err->request_id, "%s", resp.request_id);
+    http_response_free(&resp);
+    return st;
+}
+
+char *zuora_submit_body(const struct cfg_env *env, const struct zuora_submit *s)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "format", json_string("csv"));
+    json_object_set_new(root, "version", json_string("1.1"));
+    json_object_set_new(root, "name", json_string(s->name ? s->name : "lakeop-export"));
+    json_object_set_new(root, "encrypted", json_string("none"));
+    json_object_set_new(root, "useQueryLabels", json_string("true"));
+    json_object_set_new(root, "dateTimeUtc", json_string("true"));
+    if (env->zuora_partner)
+        json_object_set_new(root, "partner", json_string(env->zuora_partner));
+    if (env->zuora_project)
+        json_object_set_new(root, "project", json_string(env->zuora_project));
+    if (s->incremental_time)
+        json_object_set_new(root, "incrementalTime", json_string(s->incremental_time));
+    json_t *queries = json_array();
+    for (size_t i = 0; i < s->n_queries; i++) {
+        json_t *q = json_object();
+        json_object_set_new(q, "name", json_string(s->queries[i].name));
+        json_object_set_new(q, "query", json_string(s->queries[i].query));
+        json_object_set_new(q, "type", json_string("zoqlexport"));
+        json_t *del = json_object();
+        json_object_set_new(del, "column", json_string("IsDeleted"));
+        json_object_set_new(del, "format", json_string("Boolean"));
+        json_object_set_new(q, "deleted", del);
+        json_array_append_new(queries, q);
+    }
+    json_object_set_new(root, "queries", queries);
+    char *text = jx_dump(root);
+    json_decref(root);
+    return text;
+}
+
+enum lk_status zuora_submit(struct zuora_client *zc, const struct zuora_submit *s,
+                            struct zuora_job *out, struct lk_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (s->n_queries == 0)
+        return err_set(err, LK_USAGE, "nothing to export: no [object] sections selected");
+    if (s->n_queries > 50)
+        return err_set(err, LK_USAGE, "Zuora takes at most 50 queries per job; %zu were selected", s->n_queries);
+    if (!zc->env->zuora_partner || !zc->env->zuora_project)
+        return err_set(err, LK_USAGE,
+                       "zuora.partner and zuora.project must be set: without them Zuora runs a stateless "
+                       "(full) export and refuses deleted columns");
+    char *body = zuora_submit_body(zc->env, s);
+    enum lk_status st = call_job(zc, "POST", "/v1/batch-query/", body, out, err);
+    free(body);
+    if (st != LK_OK)
+        err_prefix(err, "submitting the export");
+    return st;
+}
+
+static char *job_path(const char *job_id)
+{
+    char *id = http_escape(job_id, false);
+    char *path = xasprintf("/v1/batch-query/jobs/%s", id);
+    free(id);
+    return path;
+}
+
+enum lk_status zuora_job_get(struct zuora_client *zc, const char *job_id, struct zuora_job *out,
+                             struct lk_error *err)
+{
+    char *path = job_path(job_id);
+    enum lk_status st = call_job(zc, "GET", path, NULL, out, err);
+    free(path);
+    if (st == LK_NOTFOUND)
+        err_set(err, LK_NOTFOUND, "Zuora does not know job %s (error 90002: invalid job id)", job_id);
+    return st;
+}
+
+enum lk_status zuora_last_completed(struct zuora_client *zc, struct zuora_job *out,
+                                    struct lk_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!zc->env->zuora_partner || !zc->env->zuora_project)
+        return err_set(err, LK_USAGE, "zuora.partner and zuora.project must be set to find the session's last job");
+    char *p = http_escape(zc->env->zuora_partner, false);
+    char *q = http_escape(zc->env->zuora_project, false);
+    char *path = xasprintf("/v1/batch-query/jobs/partner/%s/project/%s", p, q);
+    enum lk_status st = call_job(zc, "GET", path, NULL, out, err);
+    free(path);
+    free(q);
+    free(p);
+    return st;
+}
+
+enum lk_status zuora_cancel(struct zuora_client *zc, const char *job_id, struct zuora_job *out,
+                            struct lk_error *err)
+{
+    char *path = job_path(job_id);
+    enum lk_status st = call_job(zc, "DELETE", path, NULL, out, err);
+    free(path);
+    if (st != LK_OK)
+        err_prefix(err, "cancelling job %s", job_id);
+    return st;
+}
+
+enum lk_status zuora_file_stream(struct zuora_client *zc, const char *file_id, http_sink_fn sink,
+                                 void *sink_ud, http_rewind_fn rewind,
+                                 long long *content_length_out, struct lk_error *err)
+{
+    if (content_length_out)
+        *content_length_out = -1;
+    char *id = http_escape(file_id, false);
+    char *path = xasprintf("/v1/file/%s", id);
+    free(id);
+    struct http_response resp;
+    http_response_init(&resp);
+    const char *base = zc->env->zuora_file_url && *zc->env->zuora_file_url ? zc->env->zuora_file_url
+                                                                          : zc->env->zuora_url;
+    enum lk_status st = call(zc, "GET", base, path, NULL, sink, sink_ud, rewind, &resp, err);
+    if (content_length_out)
+        *content_length_out = resp.content_length;
+    if (st == LK_NOTFOUND)
+        err_set(err, LK_NOTFOUND, "Zuora has no file %s (files are purged after 3 days)", file_id);
+    if (st != LK_OK)
+        err_prefix(err, "downloading file %s", file_id);
+    http_response_free(&resp);
+    free(path);
+    return st;
+}
+
+enum lk_status zuora_ping(struct lk_ctx *ctx, char *version, size_t version_size, struct lk_error *err)
+{
+    if (version && version_size)
+        version[0] = '\0';
+    struct zuora_client *zc = zuora_client_new(ctx->env, ctx->http);
+    zuora_client_set_cancel(zc, ctx->cancel);
+    enum lk_status st = fetch_token(zc, err);
+    zuora_client_free(zc);
+    return st;
+}

@@ -1,0 +1,127 @@
+/* The Zuora AQuA batch-query client (design: ZUORA.md).
+ *
+ * One OAuth token is fetched and reused until 60 s before it expires (and
+ * fetched again once on a 401).  Every answer is checked for each shape
+ * Zuora uses: HTTP-200 bodies carrying errorCode, generic
+ * {"reasons":[{code,message}]}, 429 with Retry-After, malformed JSON,
+ * fields of an unexpected type.  Unknown statuses are kept as they are. */
+#ifndef LAKEOP_ZUORA_H
+#define LAKEOP_ZUORA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "ctx.h"
+#include "err.h"
+#include "http.h"
+
+struct zuora_batch {
+    char *batch_id;
+    char *name;              /* the object, e.g. "Account" */
+    char *status;            /* as Zuora wrote it */
+    char *query;
+    long long record_count;  /* -1 when absent */
+    int full;                /* 1 full, 0 incremental, -1 not said */
+    char *message;           /* reason of an aborted batch; may be NULL */
+    char *file_id;           /* NULL when absent (segments instead, or not done) */
+    char **segments;         /* file ids of a segmented full load */
+    size_t n_segments;
+};
+
+struct zuora_job {
+    char *id;
+    char *name;
+    char *status;            /* as Zuora wrote it */
+    char *version;
+    char *format;
+    char *partner;
+    char *project;
+    char *incremental_time;  /* as sent, when Zuora echoes it */
+    char *start_time;        /* as Zuora wrote it */
+    long long start_unix;    /* 0 when absent or unreadable */
+    bool start_has_zone;     /* the ISO form carries its offset; the plain form is the tenant's zone */
+    struct zuora_batch *batches;
+    size_t n_batches;
+    char *json;              /* the whole answer, compact */
+};
+
+/* Where a job stands, for watching and exit codes. */
+enum zuora_outcome {
+    ZUORA_RUNNING,           /* submitted, executing, or a status we do not know */
+    ZUORA_COMPLETED,         /* completed, no batch aborted */
+    ZUORA_FAILED,            /* error, aborted, cancelled, or an aborted/cancelled batch */
+};
+
+/* ---- parsing (core/zuora_parse.c; pure, testable from strings) ---- */
+
+/* Parses a job answer (submit, get, cancel).  The HTTP-200 error shape
+ * gives LK_FAIL with remote_code = errorCode (LK_NOTFOUND for 90001/90002);
+ * malformed JSON: "Zuora sent malformed JSON (...)". */
+enum lk_status zuora_parse_job(const char *text, size_t len, struct zuora_job *out,
+                               struct lk_error *err);
+/* Reads an error answer (any HTTP status) into err: errorCode/message or
+ * reasons[]; status and our own words are set from http_status. */
+enum lk_status zuora_parse_error(long http_status, const char *text, size_t len,
+                                 struct lk_error *err);
+/* "2014-09-03 08:20:07" (UTC assumed here; the caller may shift it) or
+ * "2021-01-18T17:13:48+0000"; false when neither. */
+bool zuora_parse_time(const char *text, long long *unix_out, bool *has_zone);
+
+void zuora_job_free(struct zuora_job *job);
+enum zuora_outcome zuora_job_outcome(const struct zuora_job *job);
+/* Why a failed job failed, for people: the job's status and the first
+ * aborted batch's message.  Writes into out. */
+const char *zuora_job_reason(const struct zuora_job *job, char *out, size_t size);
+bool zuora_status_terminal(const char *job_status);
+
+/* ---- the client (core/zuora.c) ---- */
+
+struct zuora_client;
+
+/* env and http are borrowed and must outlive the client. */
+struct zuora_client *zuora_client_new(const struct cfg_env *env, struct http_client *http);
+void zuora_client_free(struct zuora_client *zc);
+void zuora_client_set_cancel(struct zuora_client *zc, const volatile int *cancel);
+/* Retry-After (seconds) of the last answer, -1 when it had none. */
+long zuora_client_retry_after(const struct zuora_client *zc);
+/* Tokens fetched by this client (for tests and the bench). */
+int zuora_client_tokens_fetched(const struct zuora_client *zc);
+
+struct zuora_query {
+    const char *name;        /* the object */
+    const char *query;       /* ZOQL */
+};
+
+struct zuora_submit {
+    const char *name;              /* job name; NULL: "lakeop-export" */
+    const char *incremental_time;  /* "yyyy-MM-dd HH:mm:ss"; NULL: omitted (afterLastIncrement) */
+    const struct zuora_query *queries;
+    size_t n_queries;
+};
+
+/* The request body (for tests and the audit); caller frees. */
+char *zuora_submit_body(const struct cfg_env *env, const struct zuora_submit *s);
+
+enum lk_status zuora_submit(struct zuora_client *zc, const struct zuora_submit *s,
+                            struct zuora_job *out, struct lk_error *err);
+/* LK_NOTFOUND when Zuora does not know the job (90002). */
+enum lk_status zuora_job_get(struct zuora_client *zc, const char *job_id, struct zuora_job *out,
+                             struct lk_error *err);
+/* The last completed job of the environment's (partner, project) session. */
+enum lk_status zuora_last_completed(struct zuora_client *zc, struct zuora_job *out,
+                                    struct lk_error *err);
+enum lk_status zuora_cancel(struct zuora_client *zc, const char *job_id, struct zuora_job *out,
+                            struct lk_error *err);
+
+/* GET {file_url}/v1/file/{id}: the bytes as served, into sink.  A body cut
+ * short is LK_FAIL; an unknown file LK_NOTFOUND. */
+enum lk_status zuora_file_stream(struct zuora_client *zc, const char *file_id, http_sink_fn sink,
+                                 void *sink_ud, http_rewind_fn rewind,
+                                 long long *content_length_out, struct lk_error *err);
+
+/* For `lakeop doctor`: gets a token.  version may be left empty. */
+enum lk_status zuora_ping(struct lk_ctx *ctx, char *version, size_t version_size,
+                          struct lk_error *err);
+
+#endif
