@@ -63,6 +63,8 @@ static enum lk_status perform(struct call *c, struct http_response *resp, struct
     req.headers = headers;
     req.body = c->body;
     req.body_len = c->body ? strlen(c->body) : 0;
+    /* Whatever the server echoes (a URL, a body) never shows the password. */
+    http_client_add_secret(c->ctx->http, env->airflow_password);
     if (env->airflow_user && env->airflow_user[0]) {
         req.basic_user = env->airflow_user;
         req.basic_password = env->airflow_password ? env->airflow_password : "";
