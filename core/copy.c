@@ -1,0 +1,441 @@
+/* The copy pipeline: a download thread feeding the store writer in the
+ * calling thread through a bounded queue (see copy.h). */
+#include "copy.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csvcount.h"
+#include "mem.h"
+#include "pipe_queue.h"
+#include "zuora.h"
+
+#define COPY_DEFAULT_BUFFERS 8
+#define COPY_DEFAULT_BUFFER_SIZE ((size_t)1 << 20)
+
+void copy_result_free(struct copy_result *r)
+{
+    if (!r)
+        return;
+    xfree(&r->etag);
+    xfree(&r->metadata_url);
+    xfree(&r->metadata_etag);
+}
+
+/* ---- the source for a Zuora client ------------------------------------ */
+
+static enum lk_status zuora_source_stream(void *ud, const char *file_id, http_sink_fn sink,
+                                          void *sink_ud, http_rewind_fn rewind,
+                                          long long *content_length_out, struct lk_error *err)
+{
+    return zuora_file_stream(ud, file_id, sink, sink_ud, rewind, content_length_out, err);
+}
+
+struct copy_source copy_source_zuora(struct zuora_client *zc)
+{
+    return (struct copy_source){ zuora_source_stream, zc };
+}
+
+/* ---- the download thread ---------------------------------------------- */
+
+struct download {
+    const struct copy_source *src;
+    const struct copy_spec *spec;
+    struct pipe_queue *q;
+    const volatile int *cancel;
+
+    char *cur;                    /* the buffer being filled */
+    size_t cur_len;
+
+    size_t seg;                   /* index of the file being downloaded */
+    const char *seg_id;
+    struct csvcount count;        /* of the current file */
+    long long seg_bytes;
+    bool header_skipped;          /* files after the first: their header is dropped */
+    struct buf hold;              /* a later file's bytes until its header's end is known */
+    struct buf first_header;
+    bool last_was_nl;             /* the last byte forwarded was '\n' */
+    bool forwarded_any;
+
+    /* read by the writer thread for progress */
+    atomic_llong bytes_in;
+    atomic_llong records;
+
+    long long records_before;     /* in the files already done */
+    long long bytes_out;
+    enum lk_status status;
+    struct lk_error err;
+    bool stopped;                 /* our sink asked the transfer to stop */
+};
+
+static bool dl_cancelled(const struct download *d)
+{
+    return d->cancel && *d->cancel;
+}
+
+/* Copies bytes into queue buffers; false when the writer gave up. */
+static bool dl_forward(struct download *d, const char *data, size_t len)
+{
+    size_t cap = pipe_queue_buf_size(d->q);
+    if (len) {
+        d->last_was_nl = data[len - 1] == '\n';
+        d->forwarded_any = true;
+    }
+    while (len) {
+        if (!d->cur) {
+            d->cur = pipe_queue_acquire(d->q);
+            if (!d->cur)
+                return false;
+            d->cur_len = 0;
+        }
+        size_t n = cap - d->cur_len < len ? cap - d->cur_len : len;
+        memcpy(d->cur + d->cur_len, data, n);
+        d->cur_len += n;
+        d->bytes_out += (long long)n;
+        data += n;
+        len -= n;
+        if (d->cur_len == cap) {
+            pipe_queue_push(d->q, d->cur, d->cur_len);
+            d->cur = NULL;
+        }
+    }
+    return true;
+}
+
+static void dl_flush(struct download *d)
+{
+    if (d->cur && d->cur_len)
+        pipe_queue_push(d->q, d->cur, d->cur_len);
+    else if (d->cur)
+        pipe_queue_unacquire(d->q, d->cur);
+    d->cur = NULL;
+}
+
+/* A later file's header must be the first file's: otherwise the segments
+ * are not one table and concatenating them would corrupt it. */
+static bool dl_check_header(struct download *d)
+{
+    size_t start = d->count.bom_len;
+    size_t end = (size_t)d->count.header_end;
+    size_t len = end - start;
+    size_t want_len = d->first_header.len;
+    /* Compare without the line end: one file may end its header in CRLF. */
+    while (len && (d->hold.data[start + len - 1] == '\n' || d->hold.data[start + len - 1] == '\r'))
+        len--;
+    while (want_len && (d->first_header.data[want_len - 1] == '\n' ||
+                        d->first_header.data[want_len - 1] == '\r'))
+        want_len--;
+    if (len != want_len || memcmp(d->hold.data + start, d->first_header.data, len) != 0) {
+        err_set(&d->err, LK_FAIL,
+                "segment %zu of %zu (file %s) has a different header from the first segment; "
+                "the segments cannot be joined",
+                d->seg + 1, d->spec->n_segments, d->seg_id);
+        return false;
+    }
+    return true;
+}
+
+/* Forwards what follows a later file's header, once its end is known. */
+static bool dl_release_hold(struct download *d)
+{
+    if (!dl_check_header(d))
+        return false;
+    d->header_skipped = true;
+    size_t from = (size_t)d->count.header_end;
+    bool ok = true;
+    if (from < d->hold.len) {
+        if (d->forwarded_any && !d->last_was_nl)
+            ok = dl_forward(d, "\n", 1);
+        ok = ok && dl_forward(d, d->hold.data + from, d->hold.len - from);
+    }
+    buf_free(&d->hold);
+    return ok;
+}
+
+static size_t dl_sink(const char *data, size_t len, void *ud)
+{
+    struct download *d = ud;
+    if (dl_cancelled(d) || d->err.status != LK_OK) {
+        d->stopped = true;
+        return 0;
+    }
+    csvcount_feed(&d->count, data, len);
+    d->seg_bytes += (long long)len;
+    atomic_fetch_add(&d->bytes_in, (long long)len);
+    bool ok;
+    if (d->seg == 0 || d->header_skipped) {
+        ok = dl_forward(d, data, len);
+    } else {
+        buf_append(&d->hold, data, len);
+        ok = true;
+        if (d->count.header_end >= 0)
+            ok = dl_release_hold(d);
+        else if (d->hold.len > CSVCOUNT_HEADER_MAX + 65536) {
+            err_set(&d->err, LK_FAIL, "segment %zu (file %s): the header row is longer than %d bytes",
+                    d->seg + 1, d->seg_id, CSVCOUNT_HEADER_MAX);
+            ok = false;
+        }
+    }
+    atomic_store(&d->records, d->records_before + csvcount_records(&d->count));
+    if (!ok) {
+        d->stopped = true;
+        return 0;
+    }
+    return len;
+}
+
+/* The transfer may start over only while nothing of this file has been
+ * taken: the bytes already handed on cannot be taken back. */
+static bool dl_rewind(void *ud)
+{
+    const struct download *d = ud;
+    return d->seg_bytes == 0;
+}
+
+/* Downloads one file: its bytes into the queue, its count checked. */
+static enum lk_status dl_one(struct download *d, long long *records_total)
+{
+    csvcount_init(&d->count, d->seg == 0);
+    d->records_before = *records_total;
+    d->seg_bytes = 0;
+    d->header_skipped = false;
+    buf_init(&d->hold);
+    long long content_length = -1;
+    struct lk_error serr;
+    err_clear(&serr);
+    enum lk_status st = d->src->stream(d->src->ud, d->seg_id, dl_sink, d, dl_rewind,
+                                       &content_length, &serr);
+    long long records = 0;
+    if (st == LK_OK && d->err.status == LK_OK && !dl_cancelled(d)) {
+        struct lk_error cerr;
+        err_clear(&cerr);
+        if (csvcount_finish(&d->count, &records, &cerr) != LK_OK) {
+            d->err = cerr;
+            err_prefix(&d->err, "file %s", d->seg_id);
+        } else if (content_length >= 0 && content_length != d->seg_bytes) {
+            err_set(&d->err, LK_FAIL,
+                    "file %s: Zuora said Content-Length %lld, %lld bytes arrived", d->seg_id,
+                    content_length, d->seg_bytes);
+        } else if (d->seg > 0 && !d->header_skipped && d->count.header_end >= 0) {
+            if (!dl_release_hold(d) && d->err.status == LK_OK)
+                err_set(&d->err, LK_FAIL, "the copy was stopped by the writer");
+        }
+        if (d->seg == 0 && d->err.status == LK_OK) {
+            size_t hlen = 0;
+            const char *h = csvcount_header(&d->count, &hlen);
+            if (h)
+                buf_append(&d->first_header, h, hlen);
+        }
+    }
+    buf_free(&d->hold);
+    csvcount_free(&d->count);
+    if (d->err.status != LK_OK)
+        return d->err.status;
+    if (dl_cancelled(d))
+        return err_set(&d->err, LK_FAIL, "the copy was cancelled");
+    if (st != LK_OK) {
+        d->err = serr;
+        if (d->stopped && pipe_queue_failed(d->q))
+            return d->err.status;
+        err_prefix(&d->err, "downloading file %s from Zuora", d->seg_id);
+        return st;
+    }
+    *records_total += records;
+    atomic_store(&d->records, *records_total);
+    return LK_OK;
+}
+
+static void *dl_main(void *arg)
+{
+    struct download *d = arg;
+    const struct copy_spec *spec = d->spec;
+    size_t n = spec->file_id ? 1 : spec->n_segments;
+    long long records_total = 0;
+    d->status = LK_OK;
+    for (d->seg = 0; d->seg < n && d->status == LK_OK; d->seg++) {
+        d->seg_id = spec->file_id ? spec->file_id : spec->segments[d->seg];
+        d->status = dl_one(d, &records_total);
+    }
+    if (d->status == LK_OK) {
+        dl_flush(d);
+        atomic_store(&d->records, records_total);
+    } else if (d->cur) {
+        pipe_queue_unacquire(d->q, d->cur);
+        d->cur = NULL;
+    }
+    pipe_queue_close(d->q);
+    return NULL;
+}
+
+/* ---- the writer side (calling thread) --------------------------------- */
+
+static void report(const struct copy_stream_opts *o, const struct copy_spec *spec,
+                   struct download *d, long long bytes_written)
+{
+    if (!o || !o->progress)
+        return;
+    struct lk_progress p = {
+        .what = spec->target,
+        .bytes_done = bytes_written,
+        .bytes_total = -1,
+        .records_done = atomic_load(&d->records),
+        .records_total = spec->record_count,
+    };
+    (void)d;
+    o->progress(&p, o->progress_ud);
+}
+
+static enum lk_status check_spec(const struct copy_spec *spec, struct lk_error *err)
+{
+    if (!spec->file_id && spec->n_segments == 0)
+        return err_set(err, LK_USAGE, "batch %s (%s) has neither a fileId nor segments: nothing to copy",
+                       spec->batch_id ? spec->batch_id : "", spec->name ? spec->name : "");
+    if (!spec->name || !spec->name[0])
+        return err_set(err, LK_USAGE, "the copy needs the object's name for its metadata file");
+    if (spec->record_count < 0)
+        return err_set(err, LK_USAGE, "batch %s has no recordCount: the copy cannot be verified",
+                       spec->batch_id ? spec->batch_id : "");
+    return LK_OK;
+}
+
+enum lk_status copy_stream(const struct copy_source *src, struct store *st,
+                           const struct copy_spec *spec, const struct copy_stream_opts *opts,
+                           struct copy_result *res, struct lk_error *err)
+{
+    memset(res, 0, sizeof *res);
+    if (check_spec(spec, err) != LK_OK)
+        return err->status;
+    char *meta_url_text = copy_metadata_url(spec->target, spec->name);
+    if (!meta_url_text)
+        return err_set(err, LK_USAGE, "'%s' is not an object URL (s3://BUCKET/KEY or file:///DIR/KEY)",
+                       spec->target);
+    struct store_url url = { 0 }, meta_url = { 0 };
+    enum lk_status status = store_url_parse(spec->target, &url, err);
+    if (status == LK_OK)
+        status = store_url_parse(meta_url_text, &meta_url, err);
+    if (status != LK_OK) {
+        free(meta_url_text);
+        store_url_free(&url);
+        store_url_free(&meta_url);
+        return status;
+    }
+
+    struct store_writer *w = NULL;
+    status = store_writer_open(st, &url, "text/csv;charset=UTF-8", &w, err);
+    if (status != LK_OK) {
+        err_prefix(err, "writing %s", spec->target);
+        goto out;
+    }
+
+    size_t nbufs = opts && opts->queue_buffers ? opts->queue_buffers : COPY_DEFAULT_BUFFERS;
+    size_t bsize = opts && opts->buffer_size ? opts->buffer_size : COPY_DEFAULT_BUFFER_SIZE;
+    struct download d;
+    memset(&d, 0, sizeof d);
+    d.src = src;
+    d.spec = spec;
+    d.q = pipe_queue_new(nbufs, bsize);
+    d.cancel = opts ? opts->cancel : NULL;
+    buf_init(&d.first_header);
+    atomic_init(&d.bytes_in, 0);
+    atomic_init(&d.records, 0);
+
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, dl_main, &d) != 0) {
+        store_writer_abort(w);
+        pipe_queue_free(d.q);
+        buf_free(&d.first_header);
+        status = err_set(err, LK_FAIL, "cannot start the download thread");
+        goto out;
+    }
+
+    struct lk_error werr;
+    err_clear(&werr);
+    bool write_failed = false;
+    long long written = 0;
+    char *data;
+    size_t len;
+    while (pipe_queue_pop(d.q, &data, &len)) {
+        if (!write_failed && opts && opts->cancel && *opts->cancel) {
+            write_failed = true;
+            err_set(&werr, LK_FAIL, "the copy was cancelled");
+            pipe_queue_fail(d.q);
+        }
+        if (!write_failed) {
+            if (store_writer_write(w, data, len, &werr) != LK_OK) {
+                write_failed = true;
+                err_prefix(&werr, "writing %s", spec->target);
+                pipe_queue_fail(d.q);
+            } else {
+                written += (long long)len;
+            }
+        }
+        pipe_queue_release(d.q, data);
+        if (!write_failed)
+            report(opts, spec, &d, written);
+    }
+    pthread_join(thread, NULL);
+    pipe_queue_free(d.q);
+    buf_free(&d.first_header);
+
+    if (write_failed) {
+        store_writer_abort(w);
+        *err = werr;
+        status = werr.status ? werr.status : LK_FAIL;
+        goto out;
+    }
+    if (d.status != LK_OK) {
+        store_writer_abort(w);
+        *err = d.err;
+        status = d.status;
+        goto out;
+    }
+    long long records = atomic_load(&d.records);
+    res->bytes = written;
+    res->records = records;
+    res->source_bytes = atomic_load(&d.bytes_in);
+    if (records != spec->record_count) {
+        store_writer_abort(w);
+        status = err_set(err, LK_FAIL,
+                         "Zuora said %lld records, the file has %lld: %s was not written (batch %s, "
+                         "file %s)",
+                         spec->record_count, records, spec->target, spec->batch_id,
+                         spec->file_id ? spec->file_id : spec->segments[0]);
+        goto out;
+    }
+    if (opts && opts->cancel && *opts->cancel) {
+        store_writer_abort(w);
+        status = err_set(err, LK_FAIL, "the copy was cancelled; nothing was written");
+        goto out;
+    }
+
+    struct store_object_info info = { 0 };
+    status = store_writer_commit(w, &info, err);
+    if (status != LK_OK) {
+        err_prefix(err, "completing %s", spec->target);
+        goto out;
+    }
+    res->etag = xstrdup(info.etag);
+    store_object_info_free(&info);
+    report(opts, spec, &d, written);
+
+    char *json = copy_metadata_json(spec);
+    struct store_object_info minfo = { 0 };
+    status = store_put(st, &meta_url, json, strlen(json), "application/json", &minfo, err);
+    free(json);
+    if (status != LK_OK) {
+        err_prefix(err, "the CSV %s was written but not its metadata %s (run the copy again to "
+                        "write it)", spec->target, meta_url_text);
+        goto out;
+    }
+    res->metadata_url = xstrdup(meta_url_text);
+    res->metadata_etag = xstrdup(minfo.etag);
+    store_object_info_free(&minfo);
+
+out:
+    free(meta_url_text);
+    store_url_free(&url);
+    store_url_free(&meta_url);
+    return status;
+}

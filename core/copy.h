@@ -1,0 +1,102 @@
+/* Copying a Zuora batch's file to its raw target, the lake's side of
+ * ZUORA.md ("The lake's side of a copy").
+ *
+ * copy_stream() is the pipeline: the file (or its segments, in order, one
+ * header kept) is downloaded in one thread and handed through a bounded
+ * queue of fixed buffers to the store writer in the calling thread, so
+ * memory stays constant whatever the size.  Bytes and records are counted
+ * on the way (csvcount.h); only when the records equal the batch's
+ * recordCount and every segment's bytes equal its Content-Length is the CSV
+ * committed, and then metadata/<Name>.json written beside it.  Any failure,
+ * a mismatch or a cancel aborts the writer: nothing new becomes visible.
+ *
+ * copy_batch() is the operation: it checks whether the same file was already
+ * copied there (the batch's record and the object's size and ETag), runs the
+ * pipeline, records the copy on the batch and in the audit. */
+#ifndef LAKEOP_COPY_H
+#define LAKEOP_COPY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ctx.h"
+#include "err.h"
+#include "http.h"
+#include "store.h"
+
+struct zuora_client;
+
+/* Where the bytes come from: zuora_file_stream()'s shape, so that tests and
+ * benchmarks can put any source behind the pipeline. */
+typedef enum lk_status (*copy_stream_fn)(void *ud, const char *file_id, http_sink_fn sink,
+                                         void *sink_ud, http_rewind_fn rewind,
+                                         long long *content_length_out, struct lk_error *err);
+
+struct copy_source {
+    copy_stream_fn stream;
+    void *ud;
+};
+
+/* The source for a Zuora client (borrowed; used from the download thread
+ * only while a copy runs). */
+struct copy_source copy_source_zuora(struct zuora_client *zc);
+
+/* One batch's file and where it goes. */
+struct copy_spec {
+    const char *job_id;
+    const char *batch_id;        /* "" when the file belongs to no known batch */
+    const char *name;            /* the object: "InvoiceItem" (metadata name and file) */
+    const char *file_id;         /* NULL when segments are given */
+    const char *const *segments; /* file ids, in order */
+    size_t n_segments;
+    long long record_count;      /* the batch's recordCount */
+    const char *target;          /* the CSV's URL: s3://BUCKET/Obj.csv, file:///dir/Obj.csv */
+};
+
+struct copy_stream_opts {
+    lk_progress_fn progress;     /* may be NULL; called from the calling thread */
+    void *progress_ud;
+    const volatile int *cancel;  /* may be NULL */
+    size_t queue_buffers;        /* 0: 8 */
+    size_t buffer_size;          /* 0: 1 MiB */
+};
+
+struct copy_result {
+    long long bytes;             /* bytes written to the CSV */
+    long long records;
+    long long source_bytes;      /* bytes downloaded (with every segment's header) */
+    char *etag;                  /* of the committed CSV */
+    char *metadata_url;
+    char *metadata_etag;
+    bool already_copied;         /* copy_batch(): nothing done, it was there */
+    bool metadata_only;          /* copy_batch(): the CSV was there, only its metadata was written */
+};
+
+void copy_result_free(struct copy_result *r);
+
+/* metadata/<name>.json in the CSV's folder: s3://B/dir/Obj.csv and "Obj"
+ * give s3://B/dir/metadata/Obj.json.  Caller frees; NULL when target is
+ * not a store URL. */
+char *copy_metadata_url(const char *target, const char *name);
+
+/* The metadata file's text, laid out exactly as ZUORA.md shows it (no final
+ * newline).  A segmented file's fileId lists its segments joined by ",".
+ * Caller frees. */
+char *copy_metadata_json(const struct copy_spec *spec);
+
+/* The pipeline alone (no database): stream, verify, commit, metadata. */
+enum lk_status copy_stream(const struct copy_source *src, struct store *st,
+                           const struct copy_spec *spec, const struct copy_stream_opts *opts,
+                           struct copy_result *res, struct lk_error *err);
+
+/* The operation: unless force, a no-op when the batch says this file was
+ * copied to this target and the object there still has that size and ETag
+ * (and its metadata exists; when only the metadata is missing, it alone is
+ * written).  Records the copy on lakeop.zuora_batches (when batch_id is
+ * known), in lakeop.increments and in the audit (ctx->db may be NULL for
+ * neither). */
+enum lk_status copy_batch(struct lk_ctx *ctx, const struct copy_source *src, struct store *st,
+                          const struct copy_spec *spec, bool force, struct copy_result *res,
+                          struct lk_error *err);
+
+#endif
