@@ -96,4 +96,15 @@ enum lk_status store_writer_commit(struct store_writer *w, struct store_object_i
                                    struct lk_error *err);   /* frees w */
 void store_writer_abort(struct store_writer *w);              /* frees w */
 
+/* Tuning and test knobs (additions to the contract above).
+ * Part size of S3 multipart uploads (default 16 MiB, or $LAKEOP_S3_PART_SIZE
+ * read by store_open, e.g. "5M"); below 5 MiB is refused.  Memory used by a
+ * writer is one part. */
+enum lk_status store_set_part_size(struct store *s, size_t bytes, struct lk_error *err);
+/* Keys per ListObjectsV2 page (default and maximum 1000); tests use small
+ * pages to exercise paging. */
+void store_set_list_page(struct store *s, int max_keys);
+/* Non-zero *cancel stops transfers as soon as possible (borrowed). */
+void store_set_cancel(struct store *s, const volatile int *cancel);
+
 #endif
