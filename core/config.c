@@ -768,6 +768,9 @@ static void add_secret(struct cfg *cfg, const char *value)
 
 static const char *override_var(size_t off)
 {
+    const char *aws = getenv("AWS_ACCESS_KEY_ID");
+    if (aws && *aws && (off == ENV_FIELD(aws_secret_access_key) || off == ENV_FIELD(aws_session_token)))
+        return "AWS_ACCESS_KEY_ID";
     for (size_t i = 0; i < N_ENV_VARS; i++)
         if (ENV_VARS[i].off == off) {
             const char *v = getenv(ENV_VARS[i].var);

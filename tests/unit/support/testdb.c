@@ -1,0 +1,59 @@
+/* Fresh databases for tests that need a real PostgreSQL (testdb.h). */
+#include "testdb.h"
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem.h"
+
+char *testdb_admin_conninfo(void)
+{
+    const char *host = getenv("LK_PG_HOST");
+    const char *port = getenv("LK_PG_PORT");
+    if (!host || !*host || !port || !*port) {
+        fprintf(stderr, "testdb: LK_PG_HOST and LK_PG_PORT are not set; run the test through "
+                        "`sh tests/run.sh`, which starts PostgreSQL\n");
+        return NULL;
+    }
+    return xasprintf("host=%s port=%s user=postgres dbname=postgres", host, port);
+}
+
+static bool run(PGconn *conn, const char *sql)
+{
+    PGresult *res = PQexec(conn, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "testdb: %s: %s", sql, PQerrorMessage(conn));
+    PQclear(res);
+    return ok;
+}
+
+char *testdb_create(const char *name)
+{
+    char *admin = testdb_admin_conninfo();
+    if (!admin)
+        return NULL;
+    PGconn *conn = PQconnectdb(admin);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        fprintf(stderr, "testdb: cannot connect (%s): %s", admin, PQerrorMessage(conn));
+        PQfinish(conn);
+        free(admin);
+        return NULL;
+    }
+    free(admin);
+    char *ident = PQescapeIdentifier(conn, name, strlen(name));
+    char *drop = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", ident);
+    char *create = xasprintf("CREATE DATABASE %s", ident);
+    PQfreemem(ident);
+    bool ok = run(conn, drop) && run(conn, create);
+    free(drop);
+    free(create);
+    PQfinish(conn);
+    if (!ok)
+        return NULL;
+    return xasprintf("host=%s port=%s user=postgres dbname=%s", getenv("LK_PG_HOST"), getenv("LK_PG_PORT"),
+                     name);
+}

@@ -1,0 +1,15 @@
+/* A fresh, empty database in the test cluster that tests/run.sh started
+ * ($LK_PG_HOST socket folder, $LK_PG_PORT; user postgres, trust auth). */
+#ifndef LAKEOP_TESTDB_H
+#define LAKEOP_TESTDB_H
+
+/* Drops NAME if it exists, creates it, and returns its conninfo (caller
+ * frees).  NULL, after saying why on stderr, when the cluster is not
+ * there. */
+char *testdb_create(const char *name);
+
+/* The conninfo of the cluster's maintenance database "postgres" (caller frees);
+ * NULL when LK_PG_HOST / LK_PG_PORT are unset. */
+char *testdb_admin_conninfo(void);
+
+#endif
