@@ -75,6 +75,16 @@ enum zuora_outcome zuora_job_outcome(const struct zuora_job *job);
 const char *zuora_job_reason(const struct zuora_job *job, char *out, size_t size);
 bool zuora_status_terminal(const char *job_status);
 
+/* ---- the tenant's time zone (core/zuora_tz.c) ---- */
+
+/* Zuora reads incrementalTime (and writes plain startTimes) in the tenant's
+ * zone (zuora.timezone).  naive is "yyyy-MM-dd HH:mm:ss" read as if UTC
+ * (zuora_parse_time); *utc_out the real instant.  Unknown zone: LK_USAGE.
+ * Uses the TZ database through TZ/tzset and restores TZ before returning:
+ * call it from one thread at a time. */
+enum lk_status zuora_tenant_to_utc(const char *tz, long long naive, long long *utc_out,
+                                   struct lk_error *err);
+
 /* ---- the client (core/zuora.c) ---- */
 
 struct zuora_client;
