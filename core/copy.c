@@ -341,8 +341,12 @@ enum lk_status copy_stream(const struct copy_source *src, struct store *st,
     atomic_init(&d.bytes_in, 0);
     atomic_init(&d.records, 0);
 
+    /* A cancel also interrupts an upload in flight; it is lifted again
+     * before the abort or the commit, which must run to the end. */
+    store_set_cancel(st, d.cancel);
     pthread_t thread;
     if (pthread_create(&thread, NULL, dl_main, &d) != 0) {
+        store_set_cancel(st, NULL);
         store_writer_abort(w);
         pipe_queue_free(d.q);
         buf_free(&d.first_header);
@@ -376,6 +380,7 @@ enum lk_status copy_stream(const struct copy_source *src, struct store *st,
             report(opts, spec, &d, written);
     }
     pthread_join(thread, NULL);
+    store_set_cancel(st, NULL);
     pipe_queue_free(d.q);
     buf_free(&d.first_header);
 
