@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <libpq-fe.h>
+
 #include "ctx.h"
 #include "err.h"
 #include "http.h"
@@ -98,5 +100,25 @@ enum lk_status copy_stream(const struct copy_source *src, struct store *st,
 enum lk_status copy_batch(struct lk_ctx *ctx, const struct copy_source *src, struct store *st,
                           const struct copy_spec *spec, bool force, struct copy_result *res,
                           struct lk_error *err);
+
+/* For a plan: whether copy_batch() would find this batch already copied
+ * (false whenever force would apply, or when the batch is unknown). */
+enum lk_status copy_already_done(struct lk_ctx *ctx, struct store *st, const struct copy_spec *spec,
+                                 bool *done, struct lk_error *err);
+
+/* The known batch a Zuora file id belongs to (lakeop.zuora_batches), for a
+ * manual upload.  LK_NOTFOUND when no batch has it.  *segment_of is set
+ * (and the other fields too) when the id is one segment of a segmented
+ * batch rather than its whole file. */
+struct copy_known_file {
+    char *job_id;
+    char *batch_id;
+    char *name;
+    long long record_count;      /* -1 when the batch has none */
+    bool segment_of;
+};
+enum lk_status copy_find_file(PGconn *db, const char *file_id, struct copy_known_file *out,
+                              struct lk_error *err);
+void copy_known_file_free(struct copy_known_file *f);
 
 #endif

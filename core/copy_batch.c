@@ -271,3 +271,58 @@ out:
     free(meta_url);
     return rc;
 }
+
+enum lk_status copy_already_done(struct lk_ctx *ctx, struct store *st, const struct copy_spec *spec,
+                                 bool *done, struct lk_error *err)
+{
+    *done = false;
+    if (!ctx->db || !spec->batch_id || !spec->batch_id[0])
+        return LK_OK;
+    char *meta_url = copy_metadata_url(spec->target, spec->name);
+    if (!meta_url)
+        return err_set(err, LK_USAGE, "'%s' is not an object URL (s3://BUCKET/KEY or file:///DIR/KEY)",
+                       spec->target);
+    struct copy_record rec;
+    enum copy_state state = COPY_NEEDED;
+    enum lk_status rc = record_load(ctx->db, spec->batch_id, &rec, err);
+    if (rc == LK_OK)
+        rc = copy_state_of(st, spec, &rec, meta_url, &state, err);
+    *done = state == COPY_ALREADY;
+    record_free(&rec);
+    free(meta_url);
+    return rc;
+}
+
+enum lk_status copy_find_file(PGconn *db, const char *file_id, struct copy_known_file *out,
+                              struct lk_error *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *params[] = { file_id };
+    PGresult *res = NULL;
+    enum lk_status rc = db_exec(db,
+                                "SELECT job_id, batch_id, name, record_count, file_id IS NULL "
+                                "FROM lakeop.zuora_batches "
+                                "WHERE file_id = $1 OR segments @> jsonb_build_array($1::text) "
+                                "ORDER BY (file_id = $1) DESC, id DESC LIMIT 1",
+                                1, params, &res, err);
+    if (rc != LK_OK)
+        return rc;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return err_set(err, LK_NOTFOUND, "no known batch has file %s", file_id);
+    }
+    out->job_id = xstrdup(PQgetvalue(res, 0, 0));
+    out->batch_id = xstrdup(PQgetvalue(res, 0, 1));
+    out->name = xstrdup(PQgetvalue(res, 0, 2));
+    out->record_count = PQgetisnull(res, 0, 3) ? -1 : atoll(PQgetvalue(res, 0, 3));
+    out->segment_of = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+    PQclear(res);
+    return LK_OK;
+}
+
+void copy_known_file_free(struct copy_known_file *f)
+{
+    xfree(&f->job_id);
+    xfree(&f->batch_id);
+    xfree(&f->name);
+}
