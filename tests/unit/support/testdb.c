@@ -21,6 +21,12 @@ char *testdb_admin_conninfo(void)
     return xasprintf("host=%s port=%s user=postgres dbname=postgres", host, port);
 }
 
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 static bool run(PGconn *conn, const char *sql)
 {
     PGresult *res = PQexec(conn, sql);
@@ -44,6 +50,7 @@ char *testdb_create(const char *name)
         return NULL;
     }
     free(admin);
+    PQsetNoticeProcessor(conn, quiet, NULL);
     char *ident = PQescapeIdentifier(conn, name, strlen(name));
     char *drop = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", ident);
     char *create = xasprintf("CREATE DATABASE %s", ident);
