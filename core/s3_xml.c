@@ -353,6 +353,9 @@ void s3_xml_error_free(struct s3_xml_error *e)
 static struct xnode *parse_expecting(const char *xml, size_t len, const char *want,
                                      const char *what, struct lk_error *err)
 {
+    /* Some servers (moto) name the root "…Response" where S3 says "…Result". */
+    size_t wlen = strlen(want);
+    bool alt_ok = wlen > 6 && strcmp(want + wlen - 6, "Result") == 0;
     char why[256];
     struct xnode *root = xml_parse(xml ? xml : "", xml ? len : 0, why, sizeof why);
     if (!root) {
@@ -371,7 +374,9 @@ static struct xnode *parse_expecting(const char *xml, size_t len, const char *wa
         xnode_free(root);
         return NULL;
     }
-    if (strcmp(root->name, want) != 0) {
+    bool alt = alt_ok && strncmp(root->name, want, wlen - 6) == 0 &&
+               strcmp(root->name + wlen - 6, "Response") == 0;
+    if (strcmp(root->name, want) != 0 && !alt) {
         err_set(err, LK_FAIL, "the S3 server sent <%.64s> where a %s (<%s>) was expected",
                 root->qname, what, want);
         xnode_free(root);
