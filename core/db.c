@@ -3,6 +3,7 @@
  * of the conninfo never reaches a message. */
 #include "db.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,15 +19,19 @@ static void ignore_notice(void *arg, const char *message)
     (void)message;
 }
 
-/* One line: libpq separates attempts and details with newlines. */
+/* One line: libpq separates attempts and details with newlines and tabs. */
 static void one_line(char *text)
 {
-    size_t n = strlen(text);
-    while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
-        text[--n] = '\0';
-    for (char *p = text; *p; p++)
-        if (*p == '\n' || *p == '\t')
-            *p = ' ';
+    char *out = text;
+    for (const char *p = text; *p; p++) {
+        bool space = *p == '\n' || *p == '\t' || *p == ' ';
+        if (space && (out == text || out[-1] == ' '))
+            continue;
+        *out++ = space ? ' ' : *p;
+    }
+    while (out > text && out[-1] == ' ')
+        out--;
+    *out = '\0';
 }
 
 /* Blanks "user:PASSWORD@" in anything that looks like a URI, for messages
