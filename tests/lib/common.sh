@@ -8,7 +8,9 @@
 #   lk_wait_port PORT    wait until something listens on 127.0.0.1:PORT
 #   lk_pass NAME / lk_fail NAME MSG    count results; lk_done prints the tally
 
-LK_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# The project root: the nearest folder above the script holding the Makefile
+# (scripts live at different depths: tests/run.sh, tests/integration/x.sh).
+LK_ROOT=$(d=$(cd "$(dirname "$0")" && pwd); while [ "$d" != / ] && [ ! -f "$d/Makefile" ]; do d=$(dirname "$d"); done; echo "$d")
 export LK_ROOT
 LK_BIN=${LK_BIN:-$LK_ROOT/build/san/lakeop}
 [ -x "$LK_BIN" ] || LK_BIN=$LK_ROOT/lakeop
