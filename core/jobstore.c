@@ -345,6 +345,10 @@ enum lk_status jobstore_load_job(PGconn *db, const char *job_id, struct zuora_jo
     return st;
 }
 
+/* The jobs that moved their session: completed, without incrementalTime
+ * (which overrides the window without moving the session, ZUORA.md). */
+#define SESSION_JOB "j.status = 'completed' AND j.incremental_time IS NULL"
+
 enum lk_status jobstore_object_history(PGconn *db, const char *env, const char *partner,
                                        const char *project, const char *object_name,
                                        struct jobstore_object_history *out, struct lk_error *err)
@@ -356,7 +360,7 @@ enum lk_status jobstore_object_history(PGconn *db, const char *env, const char *
         db,
         "SELECT j.job_id, b.query FROM lakeop.zuora_batches b JOIN lakeop.zuora_jobs j ON j.job_id = b.job_id"
         " WHERE j.env = $1 AND j.partner IS NOT DISTINCT FROM $2 AND j.project IS NOT DISTINCT FROM $3"
-        " AND b.name = $4 ORDER BY j.submitted_at DESC, j.id DESC LIMIT 1",
+        " AND b.name = $4 AND " SESSION_JOB " ORDER BY j.submitted_at DESC, j.id DESC LIMIT 1",
         4, p4, &res, err);
     if (st != LK_OK)
         return st;
@@ -369,7 +373,7 @@ enum lk_status jobstore_object_history(PGconn *db, const char *env, const char *
         st = db_exec(db,
                      "SELECT j.project FROM lakeop.zuora_batches b JOIN lakeop.zuora_jobs j ON j.job_id = b.job_id"
                      " WHERE j.env = $1 AND j.partner IS NOT DISTINCT FROM $2"
-                     " AND j.project IS DISTINCT FROM $3 AND b.name = $4"
+                     " AND j.project IS DISTINCT FROM $3 AND b.name = $4 AND " SESSION_JOB
                      " ORDER BY j.submitted_at DESC, j.id DESC LIMIT 1",
                      4, p4, &res, err);
         if (st != LK_OK)

@@ -72,7 +72,8 @@ enum lk_status jobstore_load_job(PGconn *db, const char *job_id, struct zuora_jo
 
 /* Per object, what the export plan and its safety check need. */
 struct jobstore_object_history {
-    /* The newest job of (partner, project) with this object; NULL: none. */
+    /* The newest job of (partner, project) with this object that moved the
+     * session (completed, sent without incrementalTime); NULL: none. */
     char *last_job_id;
     char *last_query;            /* the query that job ran */
     char *sent_query_hash;       /* increments.query_hash (what lakeop last sent), or NULL */

@@ -36,9 +36,25 @@ static char *audit_params(const char *from, const struct export_plan *plan, bool
     return text;
 }
 
+/* Multi-line text of ours around untrusted names: each line made inert. */
+static void print_lines(struct cli *cli, FILE *f, const char *text)
+{
+    while (*text) {
+        size_t n = strcspn(text, "\n");
+        char *line = xstrndup(text, n);
+        cli_print_inert(cli, f, line);
+        fputc('\n', f);
+        free(line);
+        text += n;
+        if (*text == '\n')
+            text++;
+    }
+}
+
 static int refuse(struct cli *cli, const char *from, const struct export_plan *plan, bool force,
                   const char *message)
 {
+    fflush(cli->out);
     fprintf(cli->errf, "lakeop: ");
     cli_print_inert(cli, cli->errf, message);
     fputc('\n', cli->errf);
@@ -130,8 +146,9 @@ int cli_export(struct cli *cli, int argc, char **argv)
     FILE *pf = cli->json ? cli->errf : cli->out;
     struct buf text = BUF_INIT;
     export_plan_describe(&plan, &text);
-    cli_print_inert(cli, pf, buf_cstr(&text));
+    print_lines(cli, pf, buf_cstr(&text));
     buf_free(&text);
+    fflush(pf);
     if (plan.unsafe) {
         struct buf why = BUF_INIT;
         export_refusal_text(&plan, &why);

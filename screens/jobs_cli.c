@@ -216,6 +216,7 @@ int jobs_cli_watch(struct cli *cli, struct lk_ctx *ctx, struct zuora_client *zc,
         return cli_fail(cli, &err);
     }
     jobs_cli_print_job(cli, &last, "zuora");
+    fflush(cli->out);
     int rc = zuora_job_outcome(&last) == ZUORA_COMPLETED ? 0 : 1;
     if (rc) {
         char why[512];
