@@ -144,7 +144,7 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct copy_opts *
     o->objects = xcalloc((size_t)argc + 1, sizeof *o->objects);
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': o->objects[o->n_objects++] = optarg; break;
         case 'y': o->yes = true; break;
