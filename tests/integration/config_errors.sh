@@ -1,0 +1,139 @@
+#!/bin/sh
+# The real binary facing a broken or missing configuration: every mistake
+# gets one clear line (file:line, what was expected, the fix), exit 2, and
+# never a secret; a database that is down is named within seconds.
+. "$(dirname "$0")/../lib/common.sh"
+. "$LK_ROOT/tests/lib/pg.sh"
+set -u
+
+T=$(lk_tmpdir)
+# Hermetic: nothing from the caller's home or environment.
+export HOME="$T/home"
+mkdir -p "$HOME"
+unset LAKEOP_CONFIG LAKEOP_ENV XDG_CONFIG_HOME XDG_STATE_HOME LAKEOP_DATABASE_URL LAKEOP_ZUORA_URL \
+      LAKEOP_S3_ENDPOINT LAKEOP_AIRFLOW_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_PROFILE \
+      AWS_SHARED_CREDENTIALS_FILE 2>/dev/null
+
+# expect NAME STATUS PATTERN CMD...: CMD exits STATUS and its stderr matches PATTERN.
+expect() {
+    name=$1; want=$2; pattern=$3; shift 3
+    err=$("$@" 2>&1 >/dev/null)
+    st=$?
+    if [ "$st" -eq "$want" ] && printf '%s' "$err" | grep -q -- "$pattern"; then
+        lk_pass "$name"
+    else
+        lk_fail "$name" "status $st (want $want): $err"
+    fi
+}
+
+conf() {   # conf NAME MODE: stdin becomes the file; prints its path
+    f="$T/$1"
+    cat >"$f"
+    chmod "$2" "$f"
+    echo "$f"
+}
+
+expect "missing explicit file" 2 "lakeop: $T/nope: no such configuration file" \
+    "$LK_BIN" --config "$T/nope" doctor
+expect "missing LAKEOP_CONFIG file" 2 "no such configuration file" \
+    env LAKEOP_CONFIG="$T/nope2" "$LK_BIN" paths
+
+f=$(conf bad_header 600 <<'CONF'
+# fine so far
+[env "CODE"
+database = x
+CONF
+)
+expect "bad section header names file:line" 2 "$f:2: malformed section header" "$LK_BIN" --config "$f" doctor
+
+f=$(conf no_equals 600 <<'CONF'
+[env "CODE"]
+database postgresql://x
+CONF
+)
+expect "missing '=' names file:line" 2 "$f:2: expected KEY = VALUE" "$LK_BIN" --config "$f" doctor
+
+f=$(conf unknown_key 600 <<'CONF'
+[env "CODE"]
+zuora.urll = https://x
+CONF
+)
+expect "unknown key lists the expected ones" 2 "$f:2: unknown key 'zuora.urll' in \[env \"CODE\"\]; expected one of: database, zuora.url" \
+    "$LK_BIN" --config "$f" doctor
+
+f=$(conf bad_duration 600 <<'CONF'
+[dataset "d"]
+freshness = a day
+CONF
+)
+expect "bad duration" 2 "$f:2: freshness = 'a day'" "$LK_BIN" --config "$f" paths
+
+f=$(conf bad_bool 600 <<'CONF'
+[env "CODE"]
+protected = perhaps
+CONF
+)
+expect "bad bool" 2 "expected true or false" "$LK_BIN" --config "$f" doctor
+
+f=$(conf literal 644 <<'CONF'
+[env "CODE"]
+airflow.url = http://127.0.0.1:1
+airflow.password = hunter2-do-not-show
+CONF
+)
+expect "world-readable literal secret is refused with the fix" 2 "chmod 600 $f" "$LK_BIN" --config "$f" doctor
+err=$("$LK_BIN" --config "$f" doctor 2>&1)
+if printf '%s' "$err" | grep -q hunter2; then lk_fail "the secret is never shown" "$err"; else lk_pass "the secret is never shown"; fi
+chmod 600 "$f"
+expect "the same file at 0600 is accepted" 1 "airflow failed" "$LK_BIN" --config "$f" doctor
+
+f=$(conf envsecret 600 <<'CONF'
+[env "CODE"]
+zuora.client_secret = env:LK_TEST_UNSET_SECRET
+CONF
+)
+expect "env: secret names the missing variable" 2 "environment variable LK_TEST_UNSET_SECRET, which is not set" \
+    "$LK_BIN" --config "$f" doctor
+
+f=$(conf fileecret 600 <<CONF
+[env "CODE"]
+zuora.client_secret = file:$T/no-secret-here
+CONF
+)
+expect "file: secret names the file" 2 "cannot read the secret file $T/no-secret-here" "$LK_BIN" --config "$f" doctor
+
+f=$(conf envs 600 <<'CONF'
+[env "CODE"]
+[env "PROD"]
+CONF
+)
+expect "unknown env lists the known ones" 2 "unknown environment 'STAGING' (--env); $f defines: CODE, PROD" \
+    "$LK_BIN" --config "$f" --env STAGING doctor
+expect "unknown LAKEOP_ENV" 2 "unknown environment 'QA' (LAKEOP_ENV)" env LAKEOP_ENV=QA "$LK_BIN" --config "$f" doctor
+
+# Postgres down: a port nobody listens on, and a socket folder with no server.
+port=$(lk_free_port)
+f=$(conf down 600 <<CONF
+[env "CODE"]
+database = postgresql://lakeop:pw-in-url@127.0.0.1:$port/lakeop
+CONF
+)
+t0=$(date +%s)
+err=$("$LK_BIN" --config "$f" doctor 2>&1)
+st=$?
+t1=$(date +%s)
+if [ $((t1 - t0)) -lt 6 ] && printf '%s' "$err" | grep -q "cannot connect to the metadata database (host 127.0.0.1 port $port" &&
+   ! printf '%s' "$err" | grep -q "pw-in-url" && [ "$st" -ne 0 ]; then
+    lk_pass "Postgres down: clear error within 6 s, no password"
+else
+    lk_fail "Postgres down" "status $st in $((t1 - t0)) s: $err"
+fi
+expect "doctor names the database" 1 "doctor: database failed" "$LK_BIN" --config "$f" doctor
+out=$("$LK_BIN" --config "$f" doctor --json 2>/dev/null)
+if printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); c={x["service"]: x for x in d["checks"]}; sys.exit(0 if c["database"]["status"]=="failed" and c["zuora"]["status"]=="not configured" and d["ok"] is False else 1)'; then
+    lk_pass "doctor --json reports the failure"
+else
+    lk_fail "doctor --json" "$out"
+fi
+
+lk_done
