@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "config.h"
 #include "mem.h"
 
@@ -495,6 +496,122 @@ static void test_crlf_bom_and_duplicates(void **state)
     cfg_free(cfg);
 }
 
+/* What was written to f since it was made (a tmpfile). */
+static char *slurp(FILE *f)
+{
+    fflush(f);
+    long n = ftell(f);
+    rewind(f);
+    char *text = xmalloc((size_t)n + 1);
+    size_t got = fread(text, 1, (size_t)n, f);
+    text[got] = '\0';
+    rewind(f);
+    assert_int_equal(ftruncate(fileno(f), 0), 0);
+    return text;
+}
+
+static int confirm_with(struct cli *cli, const char *typed)
+{
+    char *path = write_file("answer", typed, 0600);
+    assert_non_null(freopen(path, "r", stdin));
+    free(path);
+    return cli_confirm(cli, false, "Copy 2 files?");
+}
+
+static void test_cli_confirm(void **state)
+{
+    (void)state;
+    char *path = write_file("config", "[env \"CODE\"]\n[env \"PROD\"]\nprotected = true\nread_only = yes\n", 0600);
+    struct cli cli = { .config_path = path, .errf = tmpfile(), .out = tmpfile() };
+    assert_int_equal(cli_load_config(&cli), 0);
+    assert_string_equal(cli.env->name, "CODE");
+    assert_false(cli.read_only);
+    assert_string_equal(cli.operator_name, "tester");
+
+    assert_int_equal(cli_confirm(&cli, true, "anything"), 0);
+    cli.stdin_tty = false;
+    assert_int_equal(cli_confirm(&cli, false, "Copy?"), 3);
+    char *said = slurp(cli.errf);
+    assert_non_null(strstr(said, "refusing to change anything without a terminal: add --yes"));
+    free(said);
+
+    cli.stdin_tty = true;
+    assert_int_equal(confirm_with(&cli, "y\n"), 0);
+    said = slurp(cli.errf);
+    assert_non_null(strstr(said, "Copy 2 files?\nProceed? [y/N] "));
+    free(said);
+    assert_int_equal(confirm_with(&cli, "YES\n"), 0);
+    assert_int_equal(confirm_with(&cli, "\n"), 3);   /* the default is No */
+    assert_int_equal(confirm_with(&cli, "n\n"), 3);
+    assert_int_equal(confirm_with(&cli, ""), 3);     /* end of input */
+    cli_close(&cli);
+
+    /* A protected environment wants its name, exactly. */
+    struct cli prod = { .config_path = path, .env_name = "PROD", .errf = tmpfile(), .out = tmpfile(),
+                        .stdin_tty = true };
+    assert_int_equal(cli_load_config(&prod), 0);
+    assert_true(prod.read_only);
+    assert_int_equal(confirm_with(&prod, "y\n"), 3);
+    said = slurp(prod.errf);
+    assert_non_null(strstr(said, "Type the environment name (PROD) to proceed: "));
+    free(said);
+    assert_int_equal(confirm_with(&prod, "prod\n"), 3);
+    assert_int_equal(confirm_with(&prod, "PROD \n"), 3);
+    assert_int_equal(confirm_with(&prod, "PROD\n"), 0);
+    fclose(prod.errf);
+    fclose(prod.out);
+    prod.errf = stderr;
+    cli_close(&prod);
+    fclose(cli.errf);
+    fclose(cli.out);
+    free(path);
+}
+
+static void test_cli_fail_is_redacted_and_inert(void **state)
+{
+    (void)state;
+    setenv("LAKEOP_AIRFLOW_PASSWORD", "pa55word-xyz", 1);
+    struct cli cli = { .errf = tmpfile(), .out = tmpfile() };
+    assert_int_equal(cli_load_config(&cli), 0);
+    assert_string_equal(cli.env->name, "default");
+    assert_int_equal(cli_failf(&cli, 1, "server said \x1b[31mpa55word-xyz\x1b[0m"), 1);
+    char *said = slurp(cli.errf);
+    assert_string_equal(said, "lakeop: server said ^[[31m****^[[0m\n");
+    free(said);
+
+    struct lk_error err;
+    err_clear(&err);
+    err_set(&err, LK_NOTFOUND, "no job J1");
+    err_remote(&err, 404, "NOT_FOUND", "bad pa55word-xyz\x07", NULL);
+    assert_int_equal(cli_fail(&cli, &err), 4);
+    said = slurp(cli.errf);
+    assert_string_equal(said, "lakeop: no job J1 (HTTP 404 NOT_FOUND: bad ****^G)\n");
+    free(said);
+    err_clear(&err);
+    assert_int_equal(cli_fail(&cli, &err), 1);
+    free(slurp(cli.errf));
+
+    cli_print_inert(&cli, cli.out, "a\x1b]0;title\x07z");
+    said = slurp(cli.out);
+    assert_null(strchr(said, '\x1b'));
+    free(said);
+
+    struct lk_ctx ctx;
+    assert_int_equal(cli_ctx(&cli, false, &ctx), 0);
+    assert_ptr_equal(ctx.env, cli.env);
+    assert_non_null(ctx.http);
+    assert_null(ctx.db);
+    assert_string_equal(ctx.operator_name, "tester");
+    /* No database configured: a database-needing command says so. */
+    assert_int_equal(cli_ctx(&cli, true, &ctx), 2);
+    said = slurp(cli.errf);
+    assert_non_null(strstr(said, "no metadata database is configured"));
+    free(said);
+    fclose(cli.errf);
+    fclose(cli.out);
+    cli_close(&cli);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -511,6 +628,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_duration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redact_short_and_repeated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crlf_bom_and_duplicates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_confirm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_fail_is_redacted_and_inert, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
