@@ -264,10 +264,20 @@ static void process_load(struct run *r, const struct dataset *d, const struct st
     while (rc == LK_OK && !load_status_final(l->status)) {
         struct load_change ch = LOAD_CHANGE_NONE;
         switch (l->status) {
-        case LOAD_READY:
+        case LOAD_READY: {
+            /* A retried file may have been replaced by a corrected one: the
+             * size checked when it is moved is the size validated now. */
+            struct store_object_info info = { 0 };
+            if (store_head(r->store, &su, &info, &err) == LK_OK && info.exists && info.size != l->size) {
+                ch.size = info.size;
+                l->size = info.size;
+            }
+            store_object_info_free(&info);
+            err_clear(&err);
             ch.message = "validating";
             rc = step(r, l, LOAD_INGESTING, &ch, &err);
             break;
+        }
         case LOAD_INGESTING: {
             char why[1024] = "";
             enum verdict v = validate(r, d, src, l, &records, why, sizeof why, &err);

@@ -121,11 +121,12 @@ enum lk_status load_transition(PGconn *db, const char *operator_name, long long 
     static const struct load_change none = LOAD_CHANGE_NONE;
     if (!change)
         change = &none;
-    char ids[32], counts[32];
+    char ids[32], counts[32], sizes[32];
     const char *params[] = {
         num(ids, sizeof ids, id), load_status_name(from), load_status_name(to), change->error,
         change->record_count >= 0 ? num(counts, sizeof counts, change->record_count) : NULL,
         change->raw_hist_key, change->errored_key,
+        change->size >= 0 ? num(sizes, sizeof sizes, change->size) : NULL,
     };
     enum lk_status rc = db_begin(db, err);
     if (rc != LK_OK)
@@ -138,9 +139,10 @@ enum lk_status load_transition(PGconn *db, const char *operator_name, long long 
                  " raw_hist_key = CASE WHEN $6::text IS NULL THEN raw_hist_key"
                  "                     WHEN $6 = '' THEN NULL ELSE $6 END,"
                  " errored_key = CASE WHEN $7::text IS NULL THEN errored_key"
-                 "                    WHEN $7 = '' THEN NULL ELSE $7 END "
+                 "                    WHEN $7 = '' THEN NULL ELSE $7 END,"
+                 " size = COALESCE($8::bigint, size) "
                  "WHERE id = $1 AND status = $2 RETURNING id",
-                 7, params, &res, err);
+                 8, params, &res, err);
     if (rc != LK_OK) {
         db_rollback(db);
         return rc;

@@ -64,8 +64,9 @@ struct load_change {
     const char *raw_hist_key;
     const char *errored_key;
     const char *message;        /* for lakeop.load_events */
+    long long size;             /* the object's size when it was replaced before a retry */
 };
-#define LOAD_CHANGE_NONE { NULL, -1, NULL, NULL, NULL }
+#define LOAD_CHANGE_NONE { NULL, -1, NULL, NULL, NULL, -1 }
 
 /* Moves load id from `from` to `to`.  LK_REFUSED when the machine does not
  * allow it or the load is no longer in `from` (the message names its status

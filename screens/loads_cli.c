@@ -265,7 +265,7 @@ static void on_event(const struct ingest_event *ev, void *ud)
         cli_print_inert(o->cli, f, ev->key);
     }
     if (ev->records >= 0)
-        fprintf(f, " (%lld records)", ev->records);
+        fprintf(f, " (%lld record%s)", ev->records, ev->records == 1 ? "" : "s");
     if (ev->url) {
         fputs(" -> ", f);
         cli_print_inert(o->cli, f, ev->url);

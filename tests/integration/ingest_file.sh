@@ -1,0 +1,220 @@
+#!/bin/sh
+# Ingestion on the file:// store and real Postgres: every bad input of
+# issue 6 ends in the right status with a message naming the problem, valid
+# files reach raw-hist under file_land_timestamp=<unix seconds>, nothing is
+# lost or moved twice, retry puts a file back, status/datasets/loads report it.
+. "$(dirname "$0")/../lib/common.sh"
+. "$LK_ROOT/tests/lib/pg.sh"
+
+pg_start || { echo "cannot start PostgreSQL"; exit 1; }
+tmp=$(lk_tmpdir)
+fx=$LK_ROOT/tests/fixtures/ingest
+store=$tmp/store
+mkdir -p "$store/incoming/cubic/dmap/agg" "$store/incoming/unload" "$store/incoming/bad" \
+         "$store/incoming/cubic/ods_qlik/EDW.SAMPLE" "$store/raw-hist"
+LAKEOP_DATABASE_URL=$(pg_new_db lk_ingest_file)
+export LAKEOP_DATABASE_URL
+unset LAKEOP_ENV LAKEOP_S3_ENDPOINT
+
+cat >"$tmp/config" <<EOF
+[env "test"]
+s3.endpoint = file://$store
+operator = tester
+
+[dataset "agg"]
+incoming = s3://incoming/cubic/dmap/agg/
+raw_hist = s3://raw-hist/cubic/dmap/agg/
+schema = $fx/schema.json
+dialect = csv
+freshness = 26h
+min_records = 1
+
+[dataset "unload"]
+incoming = s3://incoming/unload/
+raw_hist = s3://raw-hist/unload/
+schema = $fx/schema.txt
+dialect = redshift-unload
+min_records = 1
+
+[dataset "badschema"]
+incoming = s3://incoming/bad/
+raw_hist = s3://raw-hist/bad/
+schema = $fx/bad_schema.json
+
+[dataset "ods"]
+incoming = s3://incoming/cubic/ods_qlik/EDW.SAMPLE/
+raw_hist = s3://raw-hist/cubic/ods_qlik/EDW.SAMPLE/
+schema = $fx/schema.json
+ods = true
+EOF
+chmod 600 "$tmp/config"
+lk() { "$LK_BIN" --config "$tmp/config" "$@"; }
+q() { psql -X -qAt -h "$LK_PG_HOST" -p "$LK_PG_PORT" -U postgres -d lk_ingest_file -c "$1"; }
+
+# Files land at known times: the raw-hist partition is the landing time.
+T=1700000000
+agg=$store/incoming/cubic/dmap/agg
+for f in good.csv bom_crlf.csv empty.csv header_only.csv missing_column.csv extra_column.csv \
+         short_record.csv unterminated_quote.csv not_utf8.csv good.csv.gz truncated.csv.gz \
+         "key with spaces.csv" report.json; do
+    cp "$fx/$f" "$agg/$f"
+    touch -d "@$T" "$agg/$f"
+done
+cp "$fx/unload_0000_part_00" "$store/incoming/unload/"
+touch -d "@$T" "$store/incoming/unload/unload_0000_part_00"
+cp "$fx/good.csv" "$store/incoming/bad/good.csv"
+for f in LOAD00000001.csv LOAD00000002.csv; do
+    cp "$fx/$f" "$store/incoming/cubic/ods_qlik/EDW.SAMPLE/$f"
+    touch -d "@$T" "$store/incoming/cubic/ods_qlik/EDW.SAMPLE/$f"
+done
+
+# ---- a schema file that does not parse: exit 2, file named, nothing touched
+out=$(lk ingest --dataset badschema --yes 2>&1); rc=$?
+if [ $rc -eq 2 ] && echo "$out" | grep -q "bad_schema.json does not parse: line 3"; then
+    lk_pass "schema that does not parse: exit 2 naming the file and line"
+else lk_fail "schema that does not parse" "rc=$rc $out"; fi
+if [ -f "$store/incoming/bad/good.csv" ] && [ "$(q "SELECT count(*) FROM lakeop.loads")" = 0 ]; then
+    lk_pass "schema error: its files left untouched, nothing registered"
+else lk_fail "schema error leaves files" "$(ls -R "$store/incoming/bad")"; fi
+
+# ---- no terminal, no --yes: refused
+out=$(lk ingest --dataset agg </dev/null 2>&1); rc=$?
+[ $rc -eq 3 ] && lk_pass "ingest without --yes and without a terminal is refused (3)" \
+    || lk_fail "ingest refused" "rc=$rc $out"
+out=$(lk --read-only ingest --yes 2>&1); rc=$?
+[ $rc -eq 3 ] && lk_pass "read-only ingest refused (3)" || lk_fail "read-only" "rc=$rc $out"
+out=$(lk ingest --dataset nope --yes 2>&1); rc=$?
+[ $rc -eq 4 ] && lk_pass "unknown dataset: 4" || lk_fail "unknown dataset" "rc=$rc $out"
+
+# ---- the real run
+out=$(lk ingest --dataset agg --yes 2>&1); rc=$?
+echo "$out" | sed 's/^/    | /'
+[ $rc -eq 0 ] && lk_pass "ingest agg exits 0" || lk_fail "ingest agg" "rc=$rc"
+
+status_of() { q "SELECT status FROM lakeop.loads WHERE key = 'cubic/dmap/agg/$1'"; }
+error_of() { q "SELECT error FROM lakeop.loads WHERE key = 'cubic/dmap/agg/$1'"; }
+expect_archived() {   # file, records
+    f=$1
+    st=$(status_of "$f"); n=$(q "SELECT record_count FROM lakeop.loads WHERE key = 'cubic/dmap/agg/$f'")
+    dest="$store/raw-hist/cubic/dmap/agg/file_land_timestamp=$T/$f"
+    if [ "$st" = archived ] && [ "$n" = "$2" ] && [ -f "$dest" ] && [ ! -e "$agg/$f" ] \
+        && cmp -s "$dest" "$fx/$f"; then
+        lk_pass "$f: archived with $2 records, byte-identical in raw-hist, gone from incoming"
+    else lk_fail "$f archived" "status=$st records=$n dest=$(ls "$store/raw-hist/cubic/dmap/agg/file_land_timestamp=$T/" 2>&1)"; fi
+}
+expect_errored() {   # file, words of the message
+    f=$1
+    st=$(status_of "$f"); e=$(error_of "$f")
+    dest="$store/incoming/errored/cubic/dmap/agg/$f"
+    if [ "$st" = errored ] && echo "$e" | grep -qF "$2" && [ -f "$dest" ] && [ ! -e "$agg/$f" ] \
+        && cmp -s "$dest" "$fx/$f" && [ ! -e "$store/raw-hist/cubic/dmap/agg/file_land_timestamp=$T/$f" ]; then
+        lk_pass "$f: errored ($2), moved intact to the errored area"
+    else lk_fail "$f errored" "status=$st error=$e"; fi
+}
+expect_archived good.csv 3
+expect_archived bom_crlf.csv 2
+expect_archived good.csv.gz 199
+expect_archived "key with spaces.csv" 1
+expect_errored empty.csv "empty file"
+expect_errored header_only.csv "0 data records (a header only), expected at least 1"
+expect_errored missing_column.csv "missing column name"
+expect_errored extra_column.csv "extra column colour"
+expect_errored short_record.csv "record 2 (line 3) has 2 fields, expected 3 (a short record)"
+expect_errored unterminated_quote.csv "unterminated quote: the quoted field that starts in record 2 (line 3)"
+expect_errored not_utf8.csv "record 2 (line 3) contains bytes that are not UTF-8"
+expect_errored truncated.csv.gz "gzip data truncated"
+expect_errored report.json "does not have an extension of the csv dialect"
+
+# Each change is an event; the run is audited.
+n=$(q "SELECT count(*) FROM lakeop.load_events e JOIN lakeop.loads l ON l.id = e.load_id WHERE l.key = 'cubic/dmap/agg/good.csv'")
+[ "$n" = 5 ] && lk_pass "good.csv: 5 events (registered, ingesting, ready_for_archiving, archiving, archived)" \
+    || lk_fail "events" "$n"
+n=$(q "SELECT count(*) FROM lakeop.audit WHERE action = 'ingest' AND result = 'ok' AND operator = 'tester'")
+[ "$n" = 1 ] && lk_pass "the run is audited once" || lk_fail "audit" "$n"
+
+# ---- again: nothing new, nothing moved twice
+before=$(cd "$store" && find . -type f | sort | xargs -d '\n' md5sum)
+out=$(lk ingest --dataset agg --yes 2>&1); rc=$?
+after=$(cd "$store" && find . -type f | sort | xargs -d '\n' md5sum)
+if [ $rc -eq 0 ] && echo "$out" | grep -q "^0 registered, 0 archived, 0 errored, 0 failed" && [ "$before" = "$after" ]; then
+    lk_pass "a second run registers and moves nothing"
+else lk_fail "second run" "rc=$rc $out"; fi
+
+# ---- Redshift UNLOAD
+out=$(lk ingest --dataset unload --yes 2>&1); rc=$?
+st=$(q "SELECT status || ' ' || record_count FROM lakeop.loads WHERE key = 'unload/unload_0000_part_00'")
+[ $rc -eq 0 ] && [ "$st" = "archived 3" ] && [ -f "$store/raw-hist/unload/file_land_timestamp=$T/unload_0000_part_00" ] \
+    && lk_pass "Redshift UNLOAD file: escapes, \\N, quotes; archived with 3 records" \
+    || lk_fail "unload" "rc=$rc st=$st $out"
+
+# ---- ODS snapshots
+lk ingest --dataset ods --yes >/dev/null 2>&1
+n=$(q "SELECT count(*) FROM lakeop.dataset_snapshots s JOIN lakeop.load_snapshots ls ON ls.snapshot_id = s.id WHERE s.snapshot_key = 'cubic/ods_qlik/EDW.SAMPLE/LOAD00000001.csv'")
+[ "$n" = 2 ] && lk_pass "ODS: LOAD00000001 starts a snapshot, both loads belong to it" || lk_fail "snapshot" "$n"
+
+# ---- loads
+out=$(lk loads --dataset agg --status errored 2>&1); rc=$?
+n=$(echo "$out" | grep -c "^[0-9]* *errored")
+[ $rc -eq 0 ] && [ "$n" = 9 ] && lk_pass "loads --status errored lists the 9 errored files" || lk_fail "loads" "rc=$rc n=$n"
+out=$(lk loads --limit 2 2>&1)
+next=$(echo "$out" | sed -n 's/^more: lakeop loads --before //p')
+out2=$(lk loads --limit 2 --before "$next" --json 2>&1)
+first2=$(echo "$out2" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["loads"][0]["id"])')
+[ -n "$next" ] && [ "$first2" -lt "$next" ] && lk_pass "loads pages by id (--before)" || lk_fail "paging" "$out"
+out=$(lk loads --status nonsense 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "not a load status" && lk_pass "loads --status nonsense: 2" || lk_fail "bad status" "$rc $out"
+
+# ---- status: errored loads make it exit 1
+out=$(lk status 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "errored loads: 9" && lk_pass "status exits 1 with errored loads, listing them" \
+    || lk_fail "status" "rc=$rc $out"
+out=$(lk status --json 2>/dev/null)
+ok=$(echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], d["errored_loads"])')
+[ "$ok" = "False 9" ] && lk_pass "status --json" || lk_fail "status --json" "$ok"
+out=$(lk datasets --json 2>&1)
+chk=$(echo "$out" | python3 -c '
+import json,sys
+d={x["name"]: x for x in json.load(sys.stdin)["datasets"]}
+print(d["agg"]["loads"]["archived"], d["agg"]["loads"]["errored"], d["ods"]["snapshot"]["key"], d["agg"]["stale"])')
+# The files landed in 2023: agg (freshness 26h) is stale.
+[ "$chk" = "4 9 cubic/ods_qlik/EDW.SAMPLE/LOAD00000001.csv True" ] && lk_pass "datasets --json: counts, snapshot, stale" \
+    || lk_fail "datasets" "$chk"
+
+# ---- retry
+id=$(q "SELECT id FROM lakeop.loads WHERE key = 'cubic/dmap/agg/short_record.csv'")
+good=$(q "SELECT id FROM lakeop.loads WHERE key = 'cubic/dmap/agg/good.csv'")
+out=$(lk retry "$id" </dev/null 2>&1); rc=$?
+[ $rc -eq 3 ] && [ -f "$store/incoming/errored/cubic/dmap/agg/short_record.csv" ] \
+    && lk_pass "retry without --yes and no terminal: refused, nothing moved" || lk_fail "retry refused" "$rc $out"
+out=$(lk retry "$id" "$good" --yes 2>&1); rc=$?
+[ $rc -eq 3 ] && echo "$out" | grep -q "is archived: only errored loads are retried" \
+    && [ "$(status_of short_record.csv)" = errored ] && lk_pass "retry with an archived load: 3, nothing changed" \
+    || lk_fail "retry archived" "$rc $out"
+out=$(lk retry 999999 --yes 2>&1); rc=$?
+[ $rc -eq 4 ] && lk_pass "retry of an unknown load: 4" || lk_fail "retry unknown" "$rc $out"
+out=$(lk retry "$id" --yes 2>&1); rc=$?
+if [ $rc -eq 0 ] && [ "$(status_of short_record.csv)" = ready ] && [ -f "$agg/short_record.csv" ] \
+    && [ ! -e "$store/incoming/errored/cubic/dmap/agg/short_record.csv" ] && [ -z "$(error_of short_record.csv)" ]; then
+    lk_pass "retry: ready again, the file back under the incoming prefix"
+else lk_fail "retry" "rc=$rc $out"; fi
+# The operator fixes the file; the next run archives it.
+printf 'id,name,amount\n1,alpha,2.5\n2,beta,0\n3,gamma,4\n' >"$agg/short_record.csv"
+touch -d "@$T" "$agg/short_record.csv"
+lk ingest --dataset agg --yes >/dev/null 2>&1
+[ "$(status_of short_record.csv)" = archived ] && lk_pass "retried and fixed: archived" \
+    || lk_fail "retried" "$(status_of short_record.csv) $(error_of short_record.csv)"
+n=$(q "SELECT count(*) FROM lakeop.audit WHERE action = 'load.retry' AND result = 'ok'")
+[ "$n" = 1 ] && lk_pass "retry audited" || lk_fail "retry audit" "$n"
+
+# ---- raw-hist is never overwritten
+mkdir -p "$store/raw-hist/cubic/dmap/agg/file_land_timestamp=$T"
+printf 'id,name,amount\n9,other,9\n' >"$agg/clash.csv"
+touch -d "@$T" "$agg/clash.csv"
+printf 'something else entirely\n' >"$store/raw-hist/cubic/dmap/agg/file_land_timestamp=$T/clash.csv"
+out=$(lk ingest --dataset agg --yes 2>&1); rc=$?
+if [ $rc -eq 1 ] && echo "$out" | grep -q "refusing to overwrite" && [ -f "$agg/clash.csv" ] \
+    && grep -q "something else" "$store/raw-hist/cubic/dmap/agg/file_land_timestamp=$T/clash.csv"; then
+    lk_pass "an existing raw-hist object of another size is never overwritten (exit 1, source kept)"
+else lk_fail "overwrite" "rc=$rc $out"; fi
+
+lk_done
