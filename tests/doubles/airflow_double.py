@@ -496,6 +496,8 @@ def apply_seed(world, seed):
 
 
 class AirflowHandler(DoubleHandler):
+    fault_ctype = PROBLEM
+
     def fault_body(self, status):
         return ApiError(status, {429: "Too Many Requests", 503: "Service Unavailable",
                                  500: "Internal Server Error"}.get(status, "Error"), None).response().body

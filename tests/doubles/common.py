@@ -139,6 +139,7 @@ class DoubleHandler(BaseHTTPRequestHandler):
     server_version = "lakeop-double/1"
     sys_version = ""
     state = None          # set by serve()
+    fault_ctype = "application/json"
 
     def version_string(self):
         return self.server_version
@@ -224,7 +225,7 @@ class DoubleHandler(BaseHTTPRequestHandler):
                     data = fault.body.encode() if isinstance(fault.body, str) else json.dumps(fault.body).encode()
                 else:
                     data = self.fault_body(int(fault.status))
-                resp = Response(int(fault.status), data, "application/json", hdrs)
+                resp = Response(int(fault.status), data, self.fault_ctype, hdrs)
                 if fault.truncate_after is None and not fault.malformed_json:
                     self.log_answer(req, resp.status)
                     self.send(resp, None)
