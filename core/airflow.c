@@ -76,7 +76,7 @@ static enum lk_status perform(struct call *c, struct http_response *resp, struct
     http_response_init(resp);
     enum lk_status st = http_perform(c->ctx->http, &req, resp, err);
     if (st != LK_OK) {
-        err_prefix(err, "Airflow at %s did not answer (%s)", env->airflow_url,
+        err_prefix(err, "Airflow at %s did not answer about %s", env->airflow_url,
                    c->what ? c->what : "request");
         return st;
     }
