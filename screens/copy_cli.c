@@ -390,8 +390,14 @@ static void print_plan(struct cli *cli, const struct plan *p, bool dry_run)
 {
     FILE *f = cli->json ? cli->errf : cli->out;
     char *env = text_inert(cli->env->name);
-    fprintf(f, "%s %zu file%s in environment %s%s\n", dry_run ? "Would copy" : "Copy", p->n,
-            p->n == 1 ? "" : "s", env, cli->env->protected_env ? " (PROTECTED)" : "");
+    size_t already = 0;
+    for (size_t i = 0; i < p->n; i++)
+        already += p->items[i].already;
+    fprintf(f, "%s %zu file%s in environment %s%s", dry_run ? "Would copy" : "Copy", p->n - already,
+            p->n - already == 1 ? "" : "s", env, cli->env->protected_env ? " (PROTECTED)" : "");
+    if (already)
+        fprintf(f, "; %zu already copied", already);
+    fprintf(f, "\n");
     free(env);
     for (size_t i = 0; i < p->n; i++) {
         const struct plan_item *it = &p->items[i];
@@ -410,8 +416,6 @@ static void print_plan(struct cli *cli, const struct plan *p, bool dry_run)
         }
         fprintf(f, "  %-14s %lld\n", "records", it->spec.record_count);
         fprintf(f, "  %-14s %s\n", "size", "known once downloaded (checked against Content-Length)");
-        if (it->already && !it->csv_now.exists)
-            fprintf(f, "  already copied\n");
         print_existing(f, "csv", it->spec.target, &it->csv_now);
         print_existing(f, "metadata", it->meta_url, &it->meta_now);
         if (it->already)

@@ -1,0 +1,154 @@
+#!/bin/sh
+# lakeop copy to S3: moto with signature checking (single PUT and multipart
+# with a small part size), faults injected by tests/doubles/s3_fault_proxy.py
+# (503 SlowDown on a part, <Error> on Complete), wrong credentials, a missing
+# bucket, and a key with spaces and non-ASCII (moto without auth: with auth
+# it mis-verifies percent-encoded keys, S3.md).  After each copy the aws CLI
+# downloads the objects and they must equal what the Zuora double served.
+. "$(dirname "$0")/../lib/common.sh"
+. "$LK_ROOT/tests/lib/pg.sh"
+. "$LK_ROOT/tests/lib/doubles.sh"
+. "$LK_ROOT/tests/lib/s3.sh"
+. "$LK_ROOT/tests/lib/copy.sh"
+set -u
+
+pg_start || exit 1
+zuora_double_start --job-seconds 0 || exit 1
+moto_start || exit 1
+moto_start_noauth || exit 1
+lk_tmpdir >/dev/null
+T=$(lk_tmpdir)
+DB=$(pg_new_db lakeop_copy_s3)
+copy_env "$DB" "$LK_MOTO_URL"
+export AWS_ACCESS_KEY_ID=$LK_MOTO_KEY AWS_SECRET_ACCESS_KEY=$LK_MOTO_SECRET AWS_REGION=us-east-1
+export LAKEOP_S3_PART_SIZE=5MiB
+copy_config "s3://raw-account/Account.csv" "s3://raw-invoice/InvoiceItem.csv"
+lk_aws "$LK_MOTO_URL" s3 mb s3://raw-account >/dev/null
+lk_aws "$LK_MOTO_URL" s3 mb s3://raw-invoice >/dev/null
+
+# proxy_start ARGS...: the fault proxy in front of moto; sets PROXY_URL.
+proxy_start() {
+    port=$(lk_free_port)
+    python3 "$LK_ROOT/tests/doubles/s3_fault_proxy.py" --port "$port" --upstream "$LK_MOTO_URL" "$@" \
+        >"$T/proxy.$port.log" 2>&1 &
+    pid=$!
+    lk_on_exit "kill $pid"
+    lk_wait_port "$port" || return 1
+    PROXY_URL=http://127.0.0.1:$port
+    PROXY_PID=$pid
+}
+proxy_stat() {
+    curl -sS "$PROXY_URL/_proxy/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"
+}
+# s3_same NAME URL-OF-SERVER s3://B/K FILE-ID: the aws CLI reads the object back.
+s3_same() {
+    zuora_get "$4" > "$T/want"
+    if lk_aws "$2" s3 cp "$3" "$T/got" >/dev/null 2>&1 && cmp -s "$T/want" "$T/got"; then
+        lk_pass "$1"
+    else
+        lk_fail "$1" "$3 is not what Zuora served ($(wc -c < "$T/want") bytes served, $(wc -c < "$T/got" 2>/dev/null) read back)"
+    fi
+}
+s3_meta() {   # NAME SERVER s3://B/K JOB FILE BATCH OBJECT COUNT
+    rm -f "$T/meta"
+    lk_aws "$2" s3 cp "$3" "$T/meta" >/dev/null 2>&1
+    check_meta "$1" "$T/meta" "$4" "$5" "$6" "$7" "$8"
+}
+no_uploads() {   # SERVER BUCKET: no multipart upload left open
+    n=$(lk_aws "$1" s3api list-multipart-uploads --bucket "$2" --output json | python3 -c 'import json,sys; t=sys.stdin.read().strip(); print(len(json.loads(t).get("Uploads", [])) if t else 0)')
+    [ "$n" = 0 ]
+}
+
+J=2c92c0f9725046a2017255f7d84e5a48
+BA=2c92c0f9725046a2017255f7d8925a55
+BI=2c92c0f9725046a2017255f7d8925a56
+FA=2c92c09472503749017255fc3c9379c8
+FI=2c92c09472503749017255fc3c9379c9
+zuora_file "$FA" 500 50
+zuora_file "$FI" 130000 50        # 13 MB: three 5 MiB parts
+seed_job "$J" "$BA:Account:500:$FA" "$BI:InvoiceItem:130000:$FI"
+
+# ---- small (single PUT) and multipart, signatures checked
+out=$($LK_BIN copy "$J" --yes 2>&1)
+st=$?
+if [ $st -eq 0 ]; then lk_pass "copy to moto (auth on): exit 0"; else lk_fail "copy to moto" "status $st: $out"; fi
+s3_same "small file read back by aws: identical" "$LK_MOTO_URL" s3://raw-account/Account.csv "$FA"
+s3_same "multipart file read back by aws: identical" "$LK_MOTO_URL" s3://raw-invoice/InvoiceItem.csv "$FI"
+s3_meta "metadata on S3 has the exact layout" "$LK_MOTO_URL" s3://raw-account/metadata/Account.json "$J" "$FA" "$BA" Account 500
+s3_meta "multipart object's metadata" "$LK_MOTO_URL" s3://raw-invoice/metadata/InvoiceItem.json "$J" "$FI" "$BI" InvoiceItem 130000
+out=$($LK_BIN copy "$J" --yes 2>&1)
+if [ "$(echo "$out" | grep -c ': already copied (')" = 2 ]; then
+    lk_pass "second run on S3: both already copied (size and ETag match)"
+else
+    lk_fail "already copied on S3" "$out"
+fi
+
+# ---- 503 SlowDown on a part: retried, the copy succeeds
+proxy_start --fail-part 2
+out=$(LAKEOP_S3_ENDPOINT=$PROXY_URL $LK_BIN copy "$J" --object InvoiceItem --yes --force 2>&1)
+st=$?
+if [ $st -eq 0 ] && [ "$(proxy_stat injected)" = 1 ]; then
+    s3_same "503 SlowDown on part 2: retried, object identical" "$LK_MOTO_URL" s3://raw-invoice/InvoiceItem.csv "$FI"
+else
+    lk_fail "503 SlowDown on a part" "status $st: $out"
+fi
+kill "$PROXY_PID"
+
+# ---- <Error> in a 200 answer to Complete, every time: fails, nothing changes
+lk_aws "$LK_MOTO_URL" s3api head-object --bucket raw-invoice --key InvoiceItem.csv --query ETag --output text > "$T/etag.before"
+proxy_start --complete-error -1
+out=$(LAKEOP_S3_ENDPOINT=$PROXY_URL $LK_BIN copy "$J" --object InvoiceItem --yes --force 2>&1)
+st=$?
+lk_aws "$LK_MOTO_URL" s3api head-object --bucket raw-invoice --key InvoiceItem.csv --query ETag --output text > "$T/etag.after"
+if [ $st -eq 1 ] && echo "$out" | grep -q "InternalError" && cmp -s "$T/etag.before" "$T/etag.after" &&
+   no_uploads "$LK_MOTO_URL" raw-invoice; then
+    lk_pass "<Error> on Complete: fails (1), old object kept, upload aborted"
+else
+    lk_fail "<Error> on Complete" "status $st: $out"
+fi
+kill "$PROXY_PID"
+
+# Once only: retried, and the copy succeeds.
+proxy_start --complete-error 1
+out=$(LAKEOP_S3_ENDPOINT=$PROXY_URL $LK_BIN copy "$J" --object InvoiceItem --yes --force 2>&1)
+st=$?
+if [ $st -eq 0 ] && [ "$(proxy_stat completes)" -ge 2 ]; then
+    s3_same "a single <Error> on Complete is retried" "$LK_MOTO_URL" s3://raw-invoice/InvoiceItem.csv "$FI"
+else
+    lk_fail "<Error> on Complete once" "status $st: $out"
+fi
+kill "$PROXY_PID"
+
+# ---- wrong credentials: not retried, a clear message
+proxy_start
+out=$(LAKEOP_S3_ENDPOINT=$PROXY_URL AWS_SECRET_ACCESS_KEY=wrong $LK_BIN copy "$J" --object Account --yes --force 2>&1)
+st=$?
+reqs=$(proxy_stat requests)
+if [ $st -eq 1 ] && echo "$out" | grep -q "SignatureDoesNotMatch\|credentials\|403" && [ "$reqs" -le 2 ]; then
+    lk_pass "wrong credentials: exit 1, clear message, not retried ($reqs requests)"
+else
+    lk_fail "wrong credentials" "status $st, $reqs requests: $out"
+fi
+kill "$PROXY_PID"
+
+# ---- a bucket that does not exist
+out=$($LK_BIN copy --file-id "$FA" --to s3://no-such-bucket/Account.csv --yes 2>&1)
+st=$?
+if [ $st -ne 0 ] && echo "$out" | grep -q "no-such-bucket\|NoSuchBucket"; then
+    lk_pass "missing bucket: fails with its name"
+else
+    lk_fail "missing bucket" "status $st: $out"
+fi
+
+# ---- a key with spaces and non-ASCII characters (moto without auth)
+lk_aws "$LK_MOTO_NOAUTH_URL" s3 mb s3://raw-odd >/dev/null
+out=$(LAKEOP_S3_ENDPOINT=$LK_MOTO_NOAUTH_URL AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
+      $LK_BIN copy --file-id "$FA" --to "s3://raw-odd/zuora exports/Äccount €.csv" --yes 2>&1)
+st=$?
+if [ $st -eq 0 ]; then
+    s3_same "key with spaces and non-ASCII: identical" "$LK_MOTO_NOAUTH_URL" "s3://raw-odd/zuora exports/Äccount €.csv" "$FA"
+    s3_meta "its metadata beside it" "$LK_MOTO_NOAUTH_URL" "s3://raw-odd/zuora exports/metadata/Account.json" "$J" "$FA" "$BA" Account 500
+else
+    lk_fail "odd key" "status $st: $out"
+fi
+lk_done
