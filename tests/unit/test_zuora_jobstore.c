@@ -1,0 +1,190 @@
+/* core/jobstore.c on real PostgreSQL: upserts, nothing half-stored,
+ * increments, jobstore_mark_copied, keyset paging, the stored copy. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "jobstore.h"
+#include "testdb.h"
+
+static PGconn *db;
+
+static int setup(void **state)
+{
+    char *conninfo = testdb_create("lakeop_unit_jobstore");
+    if (!conninfo)
+        return -1;
+    struct lk_error err;
+    err_clear(&err);
+    enum lk_status st = db_open(conninfo, &db, &err);
+    free(conninfo);
+    if (st != LK_OK) {
+        fprintf(stderr, "db_open: %s\n", err.message);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    db_close(db);
+    return 0;
+}
+
+static void parse(const char *text, struct zuora_job *job)
+{
+    struct lk_error err;
+    err_clear(&err);
+    assert_int_equal(zuora_parse_job(text, strlen(text), job, &err), LK_OK);
+}
+
+static char *scalar(const char *sql)
+{
+    PGresult *res;
+    struct lk_error err;
+    err_clear(&err);
+    assert_int_equal(db_exec(db, sql, 0, NULL, &res, &err), LK_OK);
+    char *v = PQntuples(res) && !PQgetisnull(res, 0, 0) ? strdup(PQgetvalue(res, 0, 0)) : strdup("");
+    PQclear(res);
+    return v;
+}
+
+#define JOB_RUNNING \
+    "{\"id\":\"J1\",\"status\":\"executing\",\"partner\":\"p\",\"project\":\"q\",\"startTime\":\"2024-01-19 08:00:00\"," \
+    "\"batches\":[{\"batchId\":\"B1\",\"name\":\"Account\",\"status\":\"executing\",\"recordCount\":0,\"full\":true," \
+    "\"query\":\"SELECT Account.Id FROM Account\"}]}"
+#define JOB_DONE \
+    "{\"id\":\"J1\",\"status\":\"completed\",\"partner\":\"p\",\"project\":\"q\",\"startTime\":\"2024-01-19 08:00:00\"," \
+    "\"batches\":[{\"batchId\":\"B1\",\"name\":\"Account\",\"status\":\"completed\",\"recordCount\":42,\"full\":true," \
+    "\"query\":\"SELECT Account.Id FROM Account\",\"fileId\":\"F1\"}," \
+    "{\"batchId\":\"B2\",\"name\":\"Invoice\",\"status\":\"completed\",\"recordCount\":900,\"full\":true," \
+    "\"query\":\"SELECT Invoice.Id FROM Invoice\",\"segments\":[\"S1\",\"S2\"]}]}"
+
+static void test_upsert_and_increments(void **state)
+{
+    struct lk_error err;
+    struct zuora_job job;
+    parse(JOB_RUNNING, &job);
+    struct jobstore_sent_query sent[] = { { "Account", "hash-a" } };
+    err_clear(&err);
+    assert_int_equal(jobstore_save_submitted(db, "CODE", &job, NULL, "America/Los_Angeles", "p", "q", sent, 1, &err), LK_OK);
+    zuora_job_free(&job);
+    char *v = scalar("SELECT status || '/' || origin || '/' || start_time AT TIME ZONE 'UTC' FROM lakeop.zuora_jobs WHERE job_id = 'J1'");
+    assert_string_equal(v, "executing/lakeop/2024-01-19 16:00:00");   /* plain startTime read as Pacific */
+    free(v);
+    v = scalar("SELECT coalesce(last_job_id, '-') || '/' || query_hash FROM lakeop.increments WHERE object_name = 'Account'");
+    assert_string_equal(v, "-/hash-a");
+    free(v);
+
+    parse(JOB_DONE, &job);
+    assert_int_equal(jobstore_save_job(db, "CODE", &job, JOBSTORE_LOOKUP, NULL, "UTC", &err), LK_OK);
+    zuora_job_free(&job);
+    v = scalar("SELECT status || '/' || origin FROM lakeop.zuora_jobs WHERE job_id = 'J1'");
+    assert_string_equal(v, "completed/lakeop");
+    free(v);
+    v = scalar("SELECT string_agg(name || ':' || status || ':' || record_count || ':' || coalesce(file_id, segments::text), ',' ORDER BY name)"
+               " FROM lakeop.zuora_batches WHERE job_id = 'J1'");
+    assert_string_equal(v, "Account:completed:42:F1,Invoice:completed:900:[\"S1\", \"S2\"]");
+    free(v);
+    v = scalar("SELECT string_agg(object_name || ':' || last_job_id || ':' || last_batch_id || ':' || (copied_at IS NULL), ',' ORDER BY object_name)"
+               " FROM lakeop.increments WHERE env = 'CODE'");
+    assert_string_equal(v, "Account:J1:B1:true,Invoice:J1:B2:true");
+    free(v);
+
+    assert_int_equal(jobstore_mark_copied(db, "CODE", "Account", "J1", "B1", 1705708800LL, &err), LK_OK);
+    v = scalar("SELECT copied_at AT TIME ZONE 'UTC' FROM lakeop.increments WHERE object_name = 'Account'");
+    assert_string_equal(v, "2024-01-20 00:00:00");
+    free(v);
+    v = scalar("SELECT copied_at AT TIME ZONE 'UTC' FROM lakeop.zuora_batches WHERE batch_id = 'B1'");
+    assert_string_equal(v, "2024-01-20 00:00:00");
+    free(v);
+
+    struct jobstore_object_history h;
+    assert_int_equal(jobstore_object_history(db, "CODE", "p", "q", "Account", &h, &err), LK_OK);
+    assert_string_equal(h.last_job_id, "J1");
+    assert_string_equal(h.last_query, "SELECT Account.Id FROM Account");
+    assert_string_equal(h.sent_query_hash, "hash-a");
+    assert_string_equal(h.increment_job_id, "J1");
+    assert_int_equal(h.increment_copied_unix, 1705708800LL);
+    assert_null(h.running_job_id);
+    jobstore_object_history_free(&h);
+    assert_int_equal(jobstore_object_history(db, "CODE", "p", "other", "Account", &h, &err), LK_OK);
+    assert_null(h.last_job_id);
+    assert_string_equal(h.other_project, "q");
+    jobstore_object_history_free(&h);
+}
+
+static void test_nothing_half_stored(void **state)
+{
+    struct zuora_job job;
+    parse("{\"id\":\"J9\",\"status\":\"completed\",\"batches\":[{\"batchId\":\"B91\",\"name\":\"A\",\"status\":\"completed\"},"
+          "{\"batchId\":\"B92\",\"name\":\"B\",\"status\":\"completed\"}]}", &job);
+    /* The second batch breaks a constraint: the job and the first batch must not stay. */
+    free(job.batches[1].name);
+    job.batches[1].name = NULL;
+    struct lk_error err;
+    err_clear(&err);
+    assert_int_not_equal(jobstore_save_job(db, "CODE", &job, JOBSTORE_LOOKUP, NULL, "UTC", &err), LK_OK);
+    assert_true(err.remote_code[0] != '\0');
+    zuora_job_free(&job);
+    char *v = scalar("SELECT count(*) FROM lakeop.zuora_jobs WHERE job_id = 'J9'");
+    assert_string_equal(v, "0");
+    free(v);
+    v = scalar("SELECT count(*) FROM lakeop.zuora_batches WHERE batch_id = 'B91'");
+    assert_string_equal(v, "0");
+    free(v);
+}
+
+static void test_list_paged_and_load(void **state)
+{
+    struct lk_error err;
+    for (int i = 0; i < 5; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "{\"id\":\"P%d\",\"status\":\"submitted\",\"batches\":[]}", i);
+        struct zuora_job job;
+        parse(text, &job);
+        err_clear(&err);
+        assert_int_equal(jobstore_save_job(db, "PAGED", &job, JOBSTORE_LAKEOP, "2024-01-01 00:00:00", "UTC", &err), LK_OK);
+        zuora_job_free(&job);
+    }
+    struct jobstore_row *rows;
+    size_t n;
+    assert_int_equal(jobstore_list(db, "PAGED", 0, 2, &rows, &n, &err), LK_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].job_id, "P4");
+    assert_string_equal(rows[1].job_id, "P3");
+    assert_string_equal(rows[0].incremental_time, "2024-01-01 00:00:00");
+    long long next = rows[1].id;
+    jobstore_rows_free(rows, n);
+    assert_int_equal(jobstore_list(db, "PAGED", next, 10, &rows, &n, &err), LK_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(rows[0].job_id, "P2");
+    assert_string_equal(rows[2].job_id, "P0");
+    jobstore_rows_free(rows, n);
+
+    struct zuora_job job;
+    char *origin;
+    assert_int_equal(jobstore_load_job(db, "J1", &job, &origin, &err), LK_OK);
+    assert_string_equal(origin, "lakeop");
+    assert_int_equal(job.n_batches, 2);
+    assert_string_equal(job.batches[1].segments[1], "S2");
+    free(origin);
+    zuora_job_free(&job);
+    assert_int_equal(jobstore_load_job(db, "nope", &job, NULL, &err), LK_NOTFOUND);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_upsert_and_increments),
+        cmocka_unit_test(test_nothing_half_stored),
+        cmocka_unit_test(test_list_paged_and_load),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
