@@ -1,0 +1,112 @@
+#!/bin/sh
+# lakeop copy with a large stream (300 MB) to s3rver and to file://, and
+# lakeop killed with SIGKILL halfway: while it runs and after it dies the
+# previous CSV and metadata stay exactly as they were (no partial object
+# under the final name, at any moment), and running it again ends right.
+. "$(dirname "$0")/../lib/common.sh"
+. "$LK_ROOT/tests/lib/pg.sh"
+. "$LK_ROOT/tests/lib/doubles.sh"
+. "$LK_ROOT/tests/lib/s3.sh"
+. "$LK_ROOT/tests/lib/copy.sh"
+set -u
+
+pg_start || exit 1
+zuora_double_start --job-seconds 0 || exit 1
+s3rver_start || exit 1
+lk_tmpdir >/dev/null
+T=$(lk_tmpdir)
+DB=$(pg_new_db lakeop_copy_large)
+copy_env "$DB" "$LK_S3RVER_URL"
+export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
+copy_config "s3://raw-account/Account.csv" "s3://raw-invoice/InvoiceItem.csv"
+lk_aws "$LK_S3RVER_URL" s3 mb s3://raw-account >/dev/null
+lk_aws "$LK_S3RVER_URL" s3 mb s3://raw-invoice >/dev/null
+
+RECORDS=3000000       # x 100 bytes: 300 MB
+J=2c92c0f9725046a2017255f7d84e5a48
+BA=2c92c0f9725046a2017255f7d8925a55
+FA=2c92c09472503749017255fc3c9379c8
+zuora_file "$FA" $RECORDS 50
+seed_job "$J" "$BA:Account:$RECORDS:$FA"
+zuora_get "$FA" > "$T/want.csv"
+
+# ---- 300 MB to s3rver, read back by aws
+out=$($LK_BIN copy "$J" --yes 2>&1)
+st=$?
+if [ $st -eq 0 ] && lk_aws "$LK_S3RVER_URL" s3 cp s3://raw-account/Account.csv "$T/got.csv" >/dev/null &&
+   cmp -s "$T/want.csv" "$T/got.csv"; then
+    lk_pass "300 MB to s3rver: read back by aws, identical"
+else
+    lk_fail "300 MB to s3rver" "status $st: $out"
+fi
+rm -f "$T/got.csv"
+lk_aws "$LK_S3RVER_URL" s3 cp s3://raw-account/metadata/Account.json "$T/meta" >/dev/null 2>&1
+check_meta "its metadata" "$T/meta" "$J" "$FA" "$BA" Account $RECORDS
+
+# ---- SIGKILL halfway, file://
+L=$T/lake
+mkdir -p "$L/raw-account/metadata"
+printf 'Account.IsDeleted,Account.Id,Account.Name\nfalse,old,old\n' > "$L/raw-account/Account.csv"
+printf '{"old":true}' > "$L/raw-account/metadata/Account.json"
+old=$(cat "$L/raw-account/Account.csv" "$L/raw-account/metadata/Account.json" | md5sum)
+# A slow Zuora makes "halfway" last long enough to watch.
+zuora_ctl POST /_control/fault "{\"match\":\"GET /v1/file/$FA\",\"delay_ms\":300,\"times\":1}" >/dev/null
+LAKEOP_S3_ENDPOINT=file://$L $LK_BIN copy "$J" --yes --force >"$T/kill.log" 2>&1 &
+pid=$!
+seen_temp=false
+changed=false
+n=0
+while [ $n -lt 400 ]; do
+    now=$(cat "$L/raw-account/Account.csv" "$L/raw-account/metadata/Account.json" | md5sum)
+    [ "$now" = "$old" ] || changed=true
+    if ls -A "$L/raw-account" | grep -q '^\.'; then
+        size=$(du -b "$L/raw-account" --max-depth=0 | cut -f1)
+        if [ "$size" -gt 50000000 ]; then seen_temp=true; break; fi
+    fi
+    sleep 0.02
+    n=$((n + 1))
+done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+now=$(cat "$L/raw-account/Account.csv" "$L/raw-account/metadata/Account.json" | md5sum)
+visible=$(ls "$L/raw-account" | tr '\n' ' ')
+if $seen_temp && ! $changed && [ "$now" = "$old" ] && [ "$visible" = "Account.csv metadata " ]; then
+    lk_pass "file://: killed with SIGKILL halfway: old CSV and metadata intact throughout, nothing partial visible"
+else
+    lk_fail "SIGKILL file://" "temp seen $seen_temp, changed $changed, visible '$visible': $(cat "$T/kill.log")"
+fi
+out=$(LAKEOP_S3_ENDPOINT=file://$L $LK_BIN copy "$J" --yes --force 2>&1)
+st=$?
+if [ $st -eq 0 ] && cmp -s "$T/want.csv" "$L/raw-account/Account.csv"; then
+    check_meta "file://: run again after the kill: CSV identical, metadata exact" \
+        "$L/raw-account/metadata/Account.json" "$J" "$FA" "$BA" Account $RECORDS
+else
+    lk_fail "rerun after SIGKILL (file://)" "status $st: $out"
+fi
+
+# ---- SIGKILL halfway, S3 (s3rver): the multipart upload never completes
+printf 'Account.IsDeleted,Account.Id,Account.Name\nfalse,old,old\n' > "$T/old.csv"
+lk_aws "$LK_S3RVER_URL" s3 cp "$T/old.csv" s3://raw-account/Account.csv >/dev/null
+lk_aws "$LK_S3RVER_URL" s3 cp "$L/raw-account/metadata/Account.json" s3://raw-account/metadata/Account.json >/dev/null
+cp "$L/raw-account/metadata/Account.json" "$T/old.json"
+LAKEOP_S3_PART_SIZE=5MiB $LK_BIN copy "$J" --yes --force >"$T/kill2.log" 2>&1 &
+pid=$!
+sleep 1.5
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+lk_aws "$LK_S3RVER_URL" s3 cp s3://raw-account/Account.csv "$T/now.csv" >/dev/null 2>&1
+lk_aws "$LK_S3RVER_URL" s3 cp s3://raw-account/metadata/Account.json "$T/now.json" >/dev/null 2>&1
+if cmp -s "$T/old.csv" "$T/now.csv" && cmp -s "$T/old.json" "$T/now.json"; then
+    lk_pass "S3: killed with SIGKILL halfway: old CSV and metadata intact"
+else
+    lk_fail "SIGKILL S3" "$(head -c 200 "$T/now.csv"): $(cat "$T/kill2.log")"
+fi
+out=$($LK_BIN copy "$J" --yes 2>&1)
+st=$?
+if [ $st -eq 0 ] && lk_aws "$LK_S3RVER_URL" s3 cp s3://raw-account/Account.csv "$T/got.csv" >/dev/null &&
+   cmp -s "$T/want.csv" "$T/got.csv"; then
+    lk_pass "S3: run again after the kill: identical"
+else
+    lk_fail "rerun after SIGKILL (S3)" "status $st: $out"
+fi
+lk_done
