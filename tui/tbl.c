@@ -324,6 +324,8 @@ void tbl_end(struct tbl *t, bool more)
     t->updated_at = loop_now_ms();
     xfree(&t->error);
     view_rebuild(t);
+    if (t->n_view == 0)
+        t->view_dirty = true;        /* "loading…" becomes "no rows" */
     maybe_fetch(t);
 }
 
@@ -332,6 +334,8 @@ void tbl_loading(struct tbl *t)
     if (!t->loading)
         t->loading_since = loop_now_ms();
     t->loading = true;
+    if (t->n_view == 0)
+        t->view_dirty = true;
 }
 
 void tbl_fail(struct tbl *t, const char *reason)
@@ -579,10 +583,9 @@ static void draw_line(struct tbl *t, WINDOW *win, const struct theme *th, size_t
         wattrset(win, base);
         x += cw;
     }
-    int cy, cx;
-    getyx(win, cy, cx);
-    (void)cy;
-    for (; cx < w; cx++)
+    /* Count columns ourselves: after the last column curses has already
+     * moved to the next line, and padding there would blank it. */
+    for (; x < w; x++)
         waddch(win, ' ');
     r->dirty = false;
 }

@@ -757,6 +757,13 @@ static void handle_key(struct tui *t, int ch)
         tui_dirty(s, false);
         return;
     }
+    bool sort_action = a == ACT_SORT_NEXT || a == ACT_SORT_PREV || a == ACT_SORT_REVERSE;
+    if (tb && ((sort_action && !(s->ops->flags & SCREEN_SORTABLE)) ||
+               (a == ACT_FILTER && !(s->ops->flags & SCREEN_FILTERABLE)))) {
+        tui_message(t, TUI_INFO, "the %s screen cannot be %s", s->ops->title,
+                    sort_action ? "sorted" : "filtered");
+        return;
+    }
     if (tb && a != ACT_NONE && tbl_key(tb, a, ch)) {
         tui_dirty(s, false);
         return;

@@ -1,0 +1,295 @@
+/* The Overview: what an operator checks first.  Datasets and their
+ * freshness, loads by status, Zuora jobs running or failed in the last day,
+ * the last operator actions.  Enter on a line opens the screen it is about,
+ * when that screen is part of the build. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "db.h"
+#include "mem.h"
+#include "tbl.h"
+#include "tui.h"
+
+enum { COL_KIND, COL_ITEM, COL_STATE, COL_DETAIL, N_COLS };
+
+static const struct tbl_col OVERVIEW_COLS[N_COLS] = {
+    { "Kind", 8, 4, TBL_LEFT, false },
+    { "Item", 0, 12, TBL_LEFT, false },
+    { "State", 11, 5, TBL_LEFT, false },
+    { "Detail", 0, 10, TBL_LEFT, false },
+};
+
+struct overview {
+    struct screen *s;
+    struct tbl *tbl;
+    unsigned generation;
+    bool painted;
+};
+
+enum { Q_DATASETS, Q_LOADS, Q_JOBS, Q_AUDIT, N_QUERIES };
+
+/* Freshness: the newest archived load of each dataset against its limit.
+ * The newest load by id is found through loads_dataset_id, so a dataset
+ * with millions of loads costs one index probe. */
+static const char *const OVERVIEW_SQL[N_QUERIES] = {
+    "SELECT d.name, coalesce(d.freshness_seconds, 0),"
+    "       (SELECT extract(epoch FROM now() - l.updated_at)::bigint FROM lakeop.loads l"
+    "         WHERE l.dataset_id = d.id AND l.status = 'archived' ORDER BY l.id DESC LIMIT 1)"
+    "  FROM lakeop.datasets d ORDER BY d.name",
+    "SELECT status, count(*) FROM lakeop.loads GROUP BY status ORDER BY status",
+    "SELECT job_id, status, coalesce(name, ''), extract(epoch FROM now() - submitted_at)::bigint"
+    "  FROM lakeop.zuora_jobs"
+    " WHERE submitted_at > now() - interval '1 day'"
+    "   AND status NOT IN ('completed')"
+    " ORDER BY id DESC LIMIT 20",
+    "SELECT id, action, coalesce(target, ''), result, operator,"
+    "       extract(epoch FROM at)::bigint"
+    "  FROM lakeop.audit ORDER BY id DESC LIMIT 5",
+};
+
+struct overview_job {
+    struct overview *o;
+    unsigned generation;
+    PGresult *res[N_QUERIES];
+    struct lk_error err;
+    bool failed;
+};
+
+static void overview_work(void *wctx, void *p)
+{
+    struct overview_job *j = p;
+    err_clear(&j->err);
+    PGconn *db = app_db(wctx, &j->err);
+    if (!db) {
+        j->failed = true;
+        return;
+    }
+    for (int q = 0; q < N_QUERIES; q++) {
+        if (db_exec(db, OVERVIEW_SQL[q], 0, NULL, &j->res[q], &j->err) != LK_OK) {
+            j->failed = true;
+            return;
+        }
+    }
+}
+
+static enum theme_el job_el(const char *status)
+{
+    if (!strcmp(status, "error") || !strcmp(status, "aborted") || !strcmp(status, "cancelled"))
+        return TH_STATE_FAILED;
+    if (!strcmp(status, "executing"))
+        return TH_STATE_RUNNING;
+    return TH_STATE_QUEUED;
+}
+
+static enum theme_el load_el(const char *status)
+{
+    if (!strcmp(status, "errored") || !strcmp(status, "erroring") || !strcmp(status, "ready_for_erroring"))
+        return TH_STATE_FAILED;
+    if (!strcmp(status, "archived"))
+        return TH_STATE_SUCCESS;
+    if (!strcmp(status, "ready"))
+        return TH_STATE_QUEUED;
+    return TH_STATE_RUNNING;
+}
+
+static void add_datasets(struct tbl *t, PGresult *r)
+{
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *name = PQgetvalue(r, i, 0);
+        long long limit = atoll(PQgetvalue(r, i, 1));
+        bool never = PQgetisnull(r, i, 2);
+        long long age = atoll(PQgetvalue(r, i, 2));
+        char id[600], state[32], detail[160], a[32], l[32];
+        snprintf(id, sizeof id, "dataset:%s", name);
+        enum theme_el el;
+        if (never) {
+            snprintf(state, sizeof state, "no loads");
+            snprintf(detail, sizeof detail, "nothing archived yet");
+            el = limit ? TH_STATE_FAILED : TH_DIM;
+        } else {
+            app_age(age, a, sizeof a);
+            if (limit) {
+                app_age(limit, l, sizeof l);
+                bool stale = age > limit;
+                snprintf(state, sizeof state, "%s", stale ? "STALE" : "fresh");
+                snprintf(detail, sizeof detail, "newest archived %s ago (limit %s)", a, l);
+                el = stale ? TH_STATE_FAILED : TH_STATE_SUCCESS;
+            } else {
+                snprintf(state, sizeof state, "-");
+                snprintf(detail, sizeof detail, "newest archived %s ago (no limit)", a);
+                el = TH_DIM;
+            }
+        }
+        const char *cells[N_COLS] = { "dataset", name, state, detail };
+        tbl_row(t, id, cells, COL_STATE, el);
+    }
+}
+
+static void add_loads(struct tbl *t, PGresult *r)
+{
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *status = PQgetvalue(r, i, 0);
+        char id[64];
+        snprintf(id, sizeof id, "loads:%s", status);
+        const char *cells[N_COLS] = { "loads", status, PQgetvalue(r, i, 1), "" };
+        tbl_row(t, id, cells, COL_STATE, load_el(status));
+    }
+}
+
+static void add_jobs(struct tbl *t, PGresult *r)
+{
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *job = PQgetvalue(r, i, 0), *status = PQgetvalue(r, i, 1);
+        char id[300], detail[300], a[32];
+        snprintf(id, sizeof id, "job:%s", job);
+        app_age(atoll(PQgetvalue(r, i, 3)), a, sizeof a);
+        snprintf(detail, sizeof detail, "%s%ssubmitted %s ago", PQgetvalue(r, i, 2),
+                 *PQgetvalue(r, i, 2) ? ", " : "", a);
+        const char *cells[N_COLS] = { "job", job, status, detail };
+        tbl_row(t, id, cells, COL_STATE, job_el(status));
+    }
+}
+
+static void add_actions(struct tbl *t, PGresult *r)
+{
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *result = PQgetvalue(r, i, 3);
+        char id[64], item[600], detail[300], when[32];
+        snprintf(id, sizeof id, "audit:%s", PQgetvalue(r, i, 0));
+        snprintf(item, sizeof item, "%s %s", PQgetvalue(r, i, 1), PQgetvalue(r, i, 2));
+        app_time(atoll(PQgetvalue(r, i, 5)), when, sizeof when);
+        snprintf(detail, sizeof detail, "by %s at %s", PQgetvalue(r, i, 4), when);
+        const char *cells[N_COLS] = { "action", item, result, detail };
+        tbl_row(t, id, cells, COL_STATE,
+                !strcmp(result, "ok") ? TH_STATE_SUCCESS
+                : !strcmp(result, "refused") ? TH_STATE_QUEUED : TH_STATE_FAILED);
+    }
+}
+
+static void overview_done(struct loop *loop, void *p, bool orphaned)
+{
+    struct overview_job *j = p;
+    if (!orphaned && j->generation == j->o->generation) {
+        struct overview *o = j->o;
+        if (j->failed) {
+            char text[1024];
+            tbl_fail(o->tbl, err_text(&j->err, text, sizeof text));
+        } else {
+            tbl_begin(o->tbl, true);
+            add_datasets(o->tbl, j->res[Q_DATASETS]);
+            add_loads(o->tbl, j->res[Q_LOADS]);
+            add_jobs(o->tbl, j->res[Q_JOBS]);
+            add_actions(o->tbl, j->res[Q_AUDIT]);
+            tbl_end(o->tbl, false);
+            if (!o->painted) {
+                o->painted = true;
+                tui_timing(o->s->tui, "data overview");
+                tui_mark_paint(o->s->tui, "paint overview");
+            }
+        }
+        tui_dirty(o->s, false);
+    }
+    for (int q = 0; q < N_QUERIES; q++)
+        if (j->res[q])
+            PQclear(j->res[q]);
+    free(j);
+}
+
+static void overview_reload(struct screen *s)
+{
+    struct overview *o = s->st;
+    struct overview_job *j = xcalloc(1, sizeof *j);
+    j->o = o;
+    j->generation = ++o->generation;
+    tbl_loading(o->tbl);
+    tui_submit(s, overview_work, overview_done, j);
+}
+
+static void *overview_open(struct screen *s, const char *arg, void *data)
+{
+    struct overview *o = xcalloc(1, sizeof *o);
+    o->s = s;
+    o->tbl = tbl_new(OVERVIEW_COLS, N_COLS);
+    s->st = o;
+    overview_reload(s);
+    return o;
+}
+
+static void overview_close(struct screen *s)
+{
+    struct overview *o = s->st;
+    tbl_free(o->tbl);
+    free(o);
+}
+
+static void overview_draw(struct screen *s, WINDOW *win, bool full)
+{
+    struct overview *o = s->st;
+    tbl_draw(o->tbl, win, &s->tui->th, full);
+}
+
+static void overview_notify(struct screen *s, const char *table)
+{
+    static const char *const watched[] = { "datasets", "loads", "zuora_jobs", "audit" };
+    for (size_t i = 0; i < sizeof watched / sizeof watched[0]; i++)
+        if (strcmp(table, watched[i]) == 0) {
+            overview_reload(s);
+            return;
+        }
+}
+
+/* Enter: the screen each line is about. */
+static void overview_enter(struct screen *s)
+{
+    struct overview *o = s->st;
+    const char *id = tbl_cursor_id(o->tbl);
+    if (!id)
+        return;
+    static const struct {
+        const char *prefix, *screen;
+    } LINKS[] = { { "dataset:", "datasets" }, { "loads:", "loads" }, { "job:", "job" }, { "audit:", "audit" } };
+    for (size_t i = 0; i < sizeof LINKS / sizeof LINKS[0]; i++) {
+        size_t n = strlen(LINKS[i].prefix);
+        if (strncmp(id, LINKS[i].prefix, n) == 0) {
+            const char *arg = id + n;
+            if (!strcmp(LINKS[i].screen, "audit"))
+                arg = NULL;
+            if (!screen_find(LINKS[i].screen) && !strcmp(LINKS[i].screen, "job") && screen_find("jobs"))
+                tui_open(s->tui, "jobs", arg);
+            else
+                tui_open(s->tui, LINKS[i].screen, arg);
+            return;
+        }
+    }
+}
+
+static bool overview_key(struct screen *s, enum action a, int ch)
+{
+    if (a == ACT_ENTER) {
+        overview_enter(s);
+        return true;
+    }
+    return false;
+}
+
+static struct tbl *overview_table(struct screen *s)
+{
+    return ((struct overview *)s->st)->tbl;
+}
+
+static const struct screen_ops overview_ops = {
+    .name = "overview",
+    .title = "Overview",
+    .order = 1,
+    .flags = SCREEN_TOP | SCREEN_FILTERABLE,
+    .open = overview_open,
+    .close = overview_close,
+    .draw = overview_draw,
+    .key = overview_key,
+    .reload = overview_reload,
+    .on_notify = overview_notify,
+    .table = overview_table,
+};
+SCREEN_DEFINE(overview_ops);

@@ -1,0 +1,100 @@
+# Shared set-up of the console tests: a seeded database and a config.
+# Source after tests/lib/common.sh and tests/lib/pg.sh.
+#
+#   tui_seed NAME    a fresh SQL_ASCII database NAME (so that invalid UTF-8
+#                    can be stored, as a misbehaving pipeline might), migrated
+#                    by lakeop itself, with datasets, loads, jobs and audit
+#                    rows at fixed times; writes $TUI_DIR/config
+#   tui_psql SQL     runs SQL in it
+
+tui_psql() {
+    psql -X -q -v ON_ERROR_STOP=1 -h "$LK_PG_HOST" -p "$LK_PG_PORT" -U postgres -d "$TUI_DB" -c "$1" >/dev/null
+}
+
+tui_seed() {
+    TUI_DB=$1
+    TUI_DIR=$(lk_tmpdir)/$1
+    mkdir -p "$TUI_DIR/home"
+    psql -X -q -h "$LK_PG_HOST" -p "$LK_PG_PORT" -U postgres -d postgres \
+        -c "DROP DATABASE IF EXISTS \"$TUI_DB\" WITH (FORCE)" \
+        -c "CREATE DATABASE \"$TUI_DB\" ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" >/dev/null
+    cat > "$TUI_DIR/config" <<EOC
+[env "CODE"]
+database = host=$LK_PG_HOST port=$LK_PG_PORT user=postgres dbname=$TUI_DB
+operator = alice
+
+[env "PROD"]
+database = host=$LK_PG_HOST port=$LK_PG_PORT user=postgres dbname=$TUI_DB
+operator = alice
+protected = true
+EOC
+    chmod 600 "$TUI_DIR/config"
+    export LAKEOP_CONFIG="$TUI_DIR/config" HOME="$TUI_DIR/home" XDG_STATE_HOME="$TUI_DIR/home/state"
+    unset LAKEOP_ENV XDG_CONFIG_HOME
+    # lakeop applies its own schema.
+    "$LK_BIN" audit >/dev/null || return 1
+    tui_psql "
+INSERT INTO lakeop.datasets (name, freshness_seconds) VALUES
+  ('cubic__dmap__agg_sample', 172800),
+  ('cubic__ods_qlik__edw_card', 93600),
+  (E'evil\\x1b[31mRED\\xff\\x07', 93600);
+INSERT INTO lakeop.loads (dataset_id, key, status, updated_at)
+  SELECT d.id, 'k' || g, CASE WHEN g % 5 = 0 THEN 'errored' ELSE 'archived' END,
+         now() - interval '2 hours'
+    FROM lakeop.datasets d, generate_series(1, 10) g WHERE d.name = 'cubic__dmap__agg_sample';
+INSERT INTO lakeop.loads (dataset_id, key, status, updated_at)
+  SELECT d.id, 'old', 'archived', now() - interval '3 days'
+    FROM lakeop.datasets d WHERE d.name = 'cubic__ods_qlik__edw_card';
+INSERT INTO lakeop.zuora_jobs (job_id, env, name, status, submitted_at) VALUES
+  ('2c92a0fd7a1b2c3d', 'CODE', 'daily', 'executing', now() - interval '3 hours'),
+  ('2c92a0fd7a1b2c3e', 'CODE', 'daily', 'error', now() - interval '5 hours'),
+  ('2c92a0fd7a1b2c3f', 'CODE', 'daily', 'completed', now() - interval '6 hours');
+INSERT INTO lakeop.audit (at, operator, env, action, target, params, result, message)
+  SELECT timestamptz '2026-11-20 10:00:00+00' + g * interval '1 minute',
+         CASE WHEN g % 3 = 0 THEN 'bob' ELSE 'alice' END, 'CODE',
+         CASE WHEN g % 4 = 0 THEN 'load.retry' ELSE 'copy' END,
+         'target-' || g, jsonb_build_object('n', g, 'objects', jsonb_build_array('Account', 'Invoice')),
+         CASE WHEN g % 7 = 0 THEN 'failed' ELSE 'ok' END, 'message ' || g
+    FROM generate_series(1, 60) g;
+INSERT INTO lakeop.audit (at, operator, env, action, target, params, result, message) VALUES
+  ('2026-11-21 09:00:00+00', 'mallory', 'CODE', 'stage.clear', E'task\\x1b]52;c;aGk=\\x07',
+   '{\"note\": \"escape\"}', 'refused', E'bad \\x1b[2J\\xfe\\xff bytes');
+"
+}
+
+# tui_check_inert FILE: no raw escape or control bytes in a screen dump.
+tui_check_inert() {
+    if LC_ALL=C grep -q "$(printf '[\001-\010\013-\037\177]')" "$1"; then
+        echo "raw control bytes in $1"
+        return 1
+    fi
+}
+
+# tui_mask FILE: volatile parts of the status line made stable.
+tui_mask() {
+    sed -E 's/updated [0-9]+.*$/updated N/; s/loading [0-9]+s/loading Ns/; s/^ [0-9]{2}:[0-9]{2}:[0-9]{2} / HH:MM:SS /' "$1"
+}
+
+# tui_compare NAME FILE: compare a dump with tests/tui/expected/NAME.txt.
+# LAKEOP_UPDATE_EXPECTED=1 writes the expected file instead.
+tui_compare() {
+    expected="$LK_ROOT/tests/tui/expected/$1.txt"
+    tui_mask "$2" > "$2.masked"
+    if [ "${LAKEOP_UPDATE_EXPECTED:-0}" = 1 ]; then
+        cp "$2.masked" "$expected"
+    fi
+    if diff -u "$expected" "$2.masked" >"$2.diff" 2>&1; then
+        lk_pass "screen $1 matches"
+    else
+        lk_fail "screen $1 matches" "$(cat "$2.diff")"
+    fi
+}
+
+# tui_no_asan LOG: the sanitizers stayed quiet.
+tui_no_asan() {
+    if grep -qE 'LeakSanitizer|AddressSanitizer|runtime error' "$1"; then
+        lk_fail "no sanitizer reports" "$(head -40 "$1")"
+    else
+        lk_pass "no sanitizer reports"
+    fi
+}
