@@ -365,12 +365,12 @@ void dlg_draw(struct tui *t, bool below_changed)
         if (d->kind == DLG_PROGRESS) {
             struct dlg_progress *p = d->progress;
             char *what = text_inert(p->what ? p->what : "");
-            snprintf(lines[nl++], 256, "%s", what);
+            text_fit(what, 255, 1, lines[nl++], 256);
             free(what);
             char pl[4][256];
             progress_lines(p, pl);
             for (int k = 0; k < 3; k++)
-                snprintf(lines[nl++], 256, "%s", pl[k]);
+                memcpy(lines[nl++], pl[k], 256);
         } else {
             nl = wrap(d->text, inner, lines, 8);
         }
