@@ -114,6 +114,7 @@ enum lk_status stages_clear_apply(struct lk_ctx *ctx, const char *dag_id,
     if (st != LK_OK)
         return st;
     if (out->n == 0 && preview && preview->n) {
+        airflow_ti_list_free(out);
         out->items = xcalloc(preview->n + 1, sizeof *out->items);
         for (size_t i = 0; i < preview->n; i++)
             copy_ti(&out->items[i], &preview->items[i]);
