@@ -1,0 +1,103 @@
+#!/bin/sh
+# Copy throughput and peak memory (TARGETS.md): a generated Zuora-style CSV
+# (2 GB; LAKEOP_BENCH_QUICK=1: 256 MB) served by the Zuora double, copied by
+# lakeop to file:// and to s3rver, beside its peers on the same bytes:
+#   curl URL > /dev/null                  the download alone
+#   curl URL | dd of=FILE conv=fsync      download + durable write (the file:// limit)
+#   curl URL | aws s3 cp - s3://...       what an operator would type
+#   curl -T FILE (one SigV4 PUT)          s3rver's own limit
+# Medians of LAKEOP_BENCH_RUNS runs (default 3); peak RSS from /usr/bin/time.
+set -u
+. "$(dirname "$0")/../lib/common.sh"
+. "$LK_ROOT/tests/lib/pg.sh"
+. "$LK_ROOT/tests/lib/doubles.sh"
+. "$LK_ROOT/tests/lib/s3.sh"
+. "$LK_ROOT/tests/lib/copy.sh"
+
+[ -x /usr/bin/time ] || { echo "copy: /usr/bin/time is missing (apt-get install time)"; exit 1; }
+records=20000000                      # x 100 bytes
+[ "${LAKEOP_BENCH_QUICK:-0}" = 1 ] && records=2560000
+runs=${LAKEOP_BENCH_RUNS:-3}
+
+pg_start || exit 1
+zuora_double_start --job-seconds 0 || exit 1
+s3rver_start || exit 1
+lk_tmpdir >/dev/null
+T=$(lk_tmpdir)
+copy_env "$(pg_new_db lakeop_bench_copy)" "$LK_S3RVER_URL"
+export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
+copy_config "s3://bench/Account.csv" "s3://bench/InvoiceItem.csv"
+lk_aws "$LK_S3RVER_URL" s3 mb s3://bench >/dev/null
+mkdir -p "$T/lake/bench"
+
+J=2c92c0f9725046a2017255f7d84e5a48
+B=2c92c0f9725046a2017255f7d8925a55
+F=2c92c09472503749017255fc3c9379c8
+zuora_file "$F" $records 50
+seed_job "$J" "$B:Account:$records:$F"
+tok=$(curl -sS -d client_id=lakeop-test -d client_secret=s3cret -d grant_type=client_credentials \
+    "$LK_ZUORA_URL/oauth/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+URL=$LK_ZUORA_URL/v1/file/$F
+bytes=$(curl -sS -I -H "Authorization: Bearer $tok" "$URL" | tr -d '\r' | awk -F': ' 'tolower($1)=="content-length"{print $2}')
+mb=$(python3 -c "print(round($bytes / 1e6))")
+
+# measure NAME CMD: runs CMD $runs times under /usr/bin/time; records the
+# median seconds and the largest peak RSS (KiB) of the whole pipeline's
+# biggest process as reported by time for sh -c (children included).
+results=$T/results
+: > "$results"
+measure() {
+    name=$1; shift
+    : > "$T/times"
+    i=0
+    while [ $i -lt "$runs" ]; do
+        if ! /usr/bin/time -f '%e %M' -o "$T/one" sh -c "$*" >/dev/null 2>"$T/err"; then
+            echo "  ($name failed: $(tail -3 "$T/err"))"
+            return 0
+        fi
+        cat "$T/one" >> "$T/times"
+        i=$((i + 1))
+    done
+    python3 - "$name" "$T/times" "$bytes" >> "$results" <<'PY'
+import statistics, sys
+name, path, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rows = [l.split() for l in open(path) if l.strip()]
+secs = statistics.median(float(r[0]) for r in rows)
+rss = max(int(r[1]) for r in rows)
+print("%s\t%.1f\t%.0f" % (name, size / 1e6 / max(secs, 1e-3), rss / 1024))
+PY
+}
+
+H="-H 'Authorization: Bearer $tok'"
+measure "curl URL > /dev/null" "curl -sS $H '$URL' > /dev/null"
+measure "curl URL | dd conv=fsync" "curl -sS $H '$URL' | dd of='$T/dd.out' bs=1M conv=fsync 2>/dev/null; rm -f '$T/dd.out'"
+measure "lakeop copy -> file://" "LAKEOP_S3_ENDPOINT=file://$T/lake '$LK_BIN' copy $J --yes --force"
+curl -sS -H "Authorization: Bearer $tok" "$URL" > "$T/body.csv"
+measure "curl -T (one SigV4 PUT)" "curl -sS -f --aws-sigv4 'aws:amz:us-east-1:s3' --user S3RVER:S3RVER -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -T '$T/body.csv' '$LK_S3RVER_URL/bench/put.csv'"
+rm -f "$T/body.csv"
+measure "curl URL | aws s3 cp -" "curl -sS $H '$URL' | AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null aws --endpoint-url '$LK_S3RVER_URL' --region us-east-1 s3 cp - s3://bench/aws.csv"
+measure "lakeop copy -> s3rver" "'$LK_BIN' copy $J --yes --force"
+
+echo "copy of a ${mb} MB Zuora-style CSV (quoted newline every 50th record), median of $runs"
+python3 - "$results" <<'PY'
+import sys
+rows = {}
+order = []
+for line in open(sys.argv[1]):
+    name, rate, rss = line.rstrip("\n").split("\t")
+    rows[name] = (float(rate), float(rss))
+    order.append(name)
+print("  %-30s %10s %12s" % ("what", "MB/s", "peak RSS MB"))
+for n in order:
+    print("  %-30s %10.1f %12.0f" % (n, rows[n][0], rows[n][1]))
+def ratio(a, b, target, label):
+    if a in rows and b in rows:
+        r = rows[a][0] / rows[b][0]
+        print("  %s: %.2fx (target >= %.1fx) %s" % (label, r, target, "met" if r >= target else "NOT met"))
+ratio("lakeop copy -> file://", "curl URL | dd conv=fsync", 0.9, "file:// vs download + durable write")
+ratio("lakeop copy -> s3rver", "curl -T (one SigV4 PUT)", 0.9, "s3rver vs one PUT")
+ratio("lakeop copy -> s3rver", "curl URL | aws s3 cp -", 1.0, "s3rver vs the aws pipeline")
+for n in ("lakeop copy -> file://", "lakeop copy -> s3rver"):
+    if n in rows:
+        print("  peak memory of %s: %.0f MB (target <= 64 MB) %s" % (n, rows[n][1], "met" if rows[n][1] <= 64 else "NOT met"))
+PY
