@@ -95,7 +95,7 @@ static enum lk_status call_json(struct lk_ctx *ctx, const char *method, const ch
                                 const char *body, const char *what, int max_attempts,
                                 struct http_response *resp, struct lk_error *err)
 {
-    const char *base;
+    const char *base = NULL;
     enum lk_status st = base_url(ctx, &base, err);
     if (st != LK_OK) {
         http_response_init(resp);
@@ -414,7 +414,7 @@ enum lk_status airflow_task_log(struct lk_ctx *ctx, const char *dag_id, const ch
 {
     if (try_number < 1)
         return err_set(err, LK_USAGE, "try numbers start at 1 (got %d)", try_number);
-    const char *base;
+    const char *base = NULL;
     enum lk_status st = base_url(ctx, &base, err);
     if (st != LK_OK)
         return st;
