@@ -176,9 +176,22 @@ class DoubleHandler(BaseHTTPRequestHandler):
     def fault_body(self, status):
         return problem_default(status)
 
-    def dispatch(self, method):
+    def read_body(self):
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
+        return self.rfile.read(length) if length > 0 else b""
+
+    def dispatch(self, method):
+        body = self.read_body()
         req = Request(method, self.path, self.headers, body)
         st = self.state
         if req.path.startswith("/_control/"):

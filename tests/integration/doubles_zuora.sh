@@ -6,7 +6,7 @@
 set -u
 
 # Long jobs, moved by the virtual clock, so slow machines do not flake.
-zuora_double_start --job-seconds 30 --bad-partner nobody || exit 1
+zuora_double_start --job-seconds 60 --bad-partner nobody || exit 1
 U=$LK_ZUORA_URL
 T=$(lk_tmpdir)
 B=$T/body
@@ -22,7 +22,7 @@ z() {
 }
 # jchk NAME PYTHON-EXPR: passes when EXPR (d = the last body as JSON) is true.
 jchk() {
-    if out=$(python3 -c "import json,re,sys; d=json.load(open('$B')); sys.exit(0 if ($2) else 1)" 2>&1); then
+    if out=$(python3 -S -c "import json,re,sys; d=json.load(open('$B')); sys.exit(0 if ($2) else 1)" 2>&1); then
         lk_pass "$1"
     else
         lk_fail "$1" "status $S body $(head -c 600 "$B") $out"
@@ -31,7 +31,7 @@ jchk() {
 scheck() {   # NAME EXPECTED-STATUS
     if [ "$S" = "$2" ]; then lk_pass "$1"; else lk_fail "$1" "status $S, expected $2: $(head -c 300 "$B")"; fi
 }
-jget() { python3 -c "import json,sys; d=json.load(open('$B')); print($1)"; }
+jget() { python3 -S -c "import json,sys; d=json.load(open('$B')); print($1)"; }
 advance() { zuora_ctl POST /_control/advance "{\"seconds\": $1}" >/dev/null; }
 token() {
     curl -sS -o "$B" -w '%{http_code}' -d "client_id=$1" -d "client_secret=$2" -d "grant_type=${3:-client_credentials}" "$U/oauth/token"
@@ -88,13 +88,13 @@ jchk "submit: batches pending, full, recordCount 0" 'len(d["batches"])==2 and al
 J1=$(jget 'd["id"]')
 z GET "/v1/batch-query/jobs/$J1"
 jchk "job: submitted at first, startTime yyyy-MM-dd HH:mm:ss" 'd["status"]=="submitted" and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", d["startTime"])'
-advance 12
+advance 25
 z GET "/v1/batch-query/jobs/$J1"
 jchk "job: executing in the middle third" 'd["status"]=="executing" and d["batches"][0]["status"]=="executing" and d["batches"][1]["status"]=="pending"'
-advance 10
+advance 20
 z GET "/v1/batch-query/jobs/$J1"
 jchk "job: first batch completes first" 'd["status"]=="executing" and d["batches"][0]["status"]=="completed" and d["batches"][0]["fileId"] and d["batches"][1]["status"]=="executing"'
-advance 10
+advance 20
 z GET "/v1/batch-query/jobs/$J1"
 jchk "job: completed with fileIds and record counts" 'd["status"]=="completed" and all(b["status"]=="completed" and re.fullmatch("[0-9a-f]{32}", b["fileId"]) and b["recordCount"]>=120 and b["message"]=="" for b in d["batches"])'
 F1=$(jget 'd["batches"][0]["fileId"]')
@@ -134,7 +134,7 @@ lk_check "file: second query's columns" sh -c "head -1 '$B' >/dev/null; curl -sS
 z POST /v1/batch-query/ "$(sub '"partner":"guardian","project":"p1",' "$Q,$Q2")"
 J2=$(jget 'd["id"]')
 jchk "session: a repeat is incremental" 'all(b["full"] is False for b in d["batches"])'
-advance 31
+advance 61
 z GET "/v1/batch-query/jobs/$J2"
 jchk "session: incremental counts are small" 'd["status"]=="completed" and all(0 <= b["recordCount"] <= 12 for b in d["batches"])'
 Q2B='{"name":"Contact","query":"SELECT Id, FirstName, LastName FROM Contact","type":"zoqlexport"}'
@@ -149,14 +149,14 @@ z POST /v1/batch-query/ "$(sub '"partner":"guardian","project":"p2",' "$Q")"
 jchk "session: a new project is full" 'd["batches"][0]["full"] is True'
 z POST /v1/batch-query/ "$(sub '"partner":"guardian",' "$Q2")"
 jchk "stateless: always full" 'd["batches"][0]["full"] is True'
-advance 31
+advance 61
 zuora_ctl GET /_control/sessions >"$B"
 jchk "control: sessions" 'any(s["project"]=="p1" and s["queries"]["Contact"]["query"].endswith("LastName FROM Contact") for s in d["sessions"])'
 END_BEFORE=$(jget '[s["last_end"] for s in d["sessions"] if s["project"]=="p1"][0]')
 z POST /v1/batch-query/ "$(sub '"partner":"guardian","project":"p1","incrementalTime":"2022-05-03 00:00:00",' "$Q2B,{\"name\":\"Invoice\",\"query\":\"SELECT Id, Amount FROM Invoice\",\"type\":\"zoqlexport\"}")"
 jchk "incrementalTime: known query incremental, new query full" '[b["full"] for b in d["batches"]]==[False, True]'
 JI=$(jget 'd["id"]')
-advance 31
+advance 61
 z GET "/v1/batch-query/jobs/$JI"
 jchk "incrementalTime: job completes" 'd["status"]=="completed"'
 zuora_ctl GET /_control/sessions >"$B"
@@ -181,18 +181,18 @@ JC=$(jget 'd["id"]')
 z DELETE "/v1/batch-query/jobs/$JC"
 scheck "cancel: 200" 200
 jchk "cancel: status cancelled, batches cancelled" 'd["status"]=="cancelled" and all(b["status"]=="cancelled" for b in d["batches"])'
-advance 31
+advance 61
 z GET "/v1/batch-query/jobs/$JC"
 jchk "cancel: stays cancelled" 'd["status"]=="cancelled" and all("fileId" not in b for b in d["batches"])'
 
 # ---- fates
 zuora_ctl POST /_control/job_fate '{"job":"next","fate":"error"}' >/dev/null
 z POST /v1/batch-query/ "$(sub '"partner":"guardian","project":"p4",' "$Q,$Q2")"
-JE=$(jget 'd["id"]'); advance 31; z GET "/v1/batch-query/jobs/$JE"
+JE=$(jget 'd["id"]'); advance 61; z GET "/v1/batch-query/jobs/$JE"
 jchk "fate error: job error, no aborted batch, a batch never finishes" 'd["status"]=="error" and not any(b["status"]=="aborted" for b in d["batches"]) and d["batches"][1]["status"]=="executing"'
 zuora_ctl POST /_control/job_fate '{"job":"next","fate":"aborted_batch","batch":"Account","message":"Query exceeded its time limit"}' >/dev/null
 z POST /v1/batch-query/ "$(sub '"partner":"guardian","project":"p4",' "$Q,$Q2")"
-JA=$(jget 'd["id"]'); advance 31; z GET "/v1/batch-query/jobs/$JA"
+JA=$(jget 'd["id"]'); advance 61; z GET "/v1/batch-query/jobs/$JA"
 jchk "fate aborted_batch" 'd["status"]=="aborted" and d["batches"][0]["status"]=="aborted" and d["batches"][0]["message"]=="Query exceeded its time limit" and "fileId" not in d["batches"][0] and d["batches"][1]["status"]=="completed"'
 zuora_ctl POST /_control/job_fate '{"job":"next","fate":"stuck_executing"}' >/dev/null
 z POST /v1/batch-query/ "$(sub '"partner":"guardian","project":"p4",' "$Q")"
@@ -203,11 +203,11 @@ z GET "/v1/batch-query/jobs/$JS"
 jchk "fate by id: a stuck job completes" 'd["status"]=="completed" and d["batches"][0]["fileId"]'
 zuora_ctl POST /_control/job_fate '{"job":"next","fate":"cancelled"}' >/dev/null
 z POST /v1/batch-query/ "$(sub '"partner":"guardian","project":"p4",' "$Q")"
-JX=$(jget 'd["id"]'); advance 31; z GET "/v1/batch-query/jobs/$JX"
+JX=$(jget 'd["id"]'); advance 61; z GET "/v1/batch-query/jobs/$JX"
 jchk "fate cancelled" 'd["status"]=="cancelled" and d["batches"][0]["status"]=="cancelled"'
 zuora_ctl POST /_control/job_fate '{"job":"next","fate":"completed","records":{"Account":0,"Contact":120},"segment_records":50}' >/dev/null
 z POST /v1/batch-query/ "$(sub '"partner":"guardian","project":"p5",' "$Q,$Q2")"
-JZ=$(jget 'd["id"]'); advance 31; z GET "/v1/batch-query/jobs/$JZ"
+JZ=$(jget 'd["id"]'); advance 61; z GET "/v1/batch-query/jobs/$JZ"
 jchk "zero rows: fileId and recordCount 0" 'd["batches"][0]["recordCount"]==0 and d["batches"][0]["fileId"]'
 jchk "segments: full load over the limit" 'd["batches"][1]["recordCount"]==120 and len(d["batches"][1]["segments"])==3 and "fileId" not in d["batches"][1]'
 FZ=$(jget 'd["batches"][0]["fileId"]')
@@ -245,7 +245,7 @@ assert sum('\n' in r[2] for r in rows)==20; assert all(r[0]=='false' for r in ro
 zuora_ctl POST /_control/file '{"fileId":"big2","records":10000000,"record_bytes":100}' >/dev/null
 got=$(curl -sS -o /dev/null -w '%{size_download} %{speed_download}' -H "Authorization: Bearer $TOK" "$U/v1/file/big2")
 # The floor is low so a busy CI machine passes; the number is printed.
-if [ "${got% *}" -eq $((42 + 1000000000)) ] && [ "${got#* }" -gt 200000000 ]; then
+if [ "${got% *}" -eq $((42 + 1000000000)) ] && [ "${got#* }" -gt 100000000 ]; then
     lk_pass "generated 1 GB file served whole at $(( ${got#* } / 1000000 )) MB/s"
 else
     lk_fail "generated 1 GB file" "size and speed: $got"
