@@ -1,0 +1,98 @@
+/* Key bindings: defaults as data, user binds on top, names both ways. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <curses.h>
+
+#include "keymap.h"
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct keymap *km = keymap_new();
+    assert_int_equal(keymap_lookup(km, "audit", 'q'), ACT_QUIT);
+    assert_int_equal(keymap_lookup(km, "audit", 'j'), ACT_MOVE_DOWN);
+    assert_int_equal(keymap_lookup(km, "audit", KEY_DOWN), ACT_MOVE_DOWN);
+    assert_int_equal(keymap_lookup(km, "audit", '\r'), ACT_ENTER);
+    assert_int_equal(keymap_lookup(km, NULL, 27), ACT_BACK);
+    assert_int_equal(keymap_lookup(km, "audit", 'Z'), ACT_NONE);
+    keymap_free(km);
+}
+
+static void test_user_binds_win_per_screen(void **state)
+{
+    (void)state;
+    struct keymap *km = keymap_new();
+    char err[256];
+    assert_true(keymap_load_text(km, "# mine\nbind audit x refresh\nbind generic <C-r> refresh\n",
+                                 "config", err, sizeof err));
+    assert_int_equal(keymap_lookup(km, "audit", 'x'), ACT_REFRESH);
+    assert_int_equal(keymap_lookup(km, "overview", 'x'), ACT_NONE);
+    assert_int_equal(keymap_lookup(km, "overview", 18), ACT_REFRESH);
+    /* A screen's binding overrides a generic one only there. */
+    assert_true(keymap_bind(km, "audit", "q", "none", err, sizeof err));
+    assert_int_equal(keymap_lookup(km, "audit", 'q'), ACT_NONE);
+    assert_int_equal(keymap_lookup(km, "overview", 'q'), ACT_QUIT);
+    char keys[128];
+    keymap_keys_for(km, "audit", ACT_QUIT, keys, sizeof keys);
+    assert_string_equal(keys, "<C-c>");
+    keymap_free(km);
+}
+
+static void test_errors_name_the_place(void **state)
+{
+    (void)state;
+    struct keymap *km = keymap_new();
+    char err[256];
+    assert_false(keymap_load_text(km, "bind audit x explode\n", "cfg", err, sizeof err));
+    assert_non_null(strstr(err, "cfg:1"));
+    assert_non_null(strstr(err, "unknown action 'explode'"));
+    assert_false(keymap_bind(km, "audit", "<Nope>", "quit", err, sizeof err));
+    assert_non_null(strstr(err, "unknown key"));
+    assert_false(keymap_load_text(km, "bind audit\n", "cfg", err, sizeof err));
+    assert_non_null(strstr(err, "expected 'bind SCREEN KEY ACTION'"));
+    keymap_free(km);
+}
+
+static void test_key_names_round_trip(void **state)
+{
+    (void)state;
+    const char *names[] = { "j", "<Enter>", "<Esc>", "<Tab>", "<S-Tab>", "<Down>", "<PgUp>",
+                            "<C-c>", "<F5>", "<lt>", "<Space>", "?" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        int key;
+        assert_int_equal(keymap_key_parse(names[i], &key), strlen(names[i]));
+        char back[32];
+        keymap_key_name(key, back, sizeof back);
+        assert_string_equal(back, names[i]);
+    }
+    int key;
+    assert_int_equal(keymap_key_parse("<Down>j", &key), 6);
+}
+
+static void test_action_table(void **state)
+{
+    (void)state;
+    assert_int_equal(action_by_name("retry"), ACT_RETRY);
+    assert_true(action_changes(ACT_RETRY));
+    assert_false(action_changes(ACT_MOVE_DOWN));
+    assert_int_equal(action_by_name("nope"), ACT_COUNT);
+    for (int a = 0; a < ACT_COUNT; a++)
+        assert_int_equal(action_by_name(action_name((enum action)a)), a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_user_binds_win_per_screen),
+        cmocka_unit_test(test_errors_name_the_place),
+        cmocka_unit_test(test_key_names_round_trip),
+        cmocka_unit_test(test_action_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
