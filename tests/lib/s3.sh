@@ -10,6 +10,9 @@
 #                         LK_MOTO_URL      http://127.0.0.1:PORT
 #                         LK_MOTO_KEY      the access key id  (AWS_ACCESS_KEY_ID for lakeop)
 #                         LK_MOTO_SECRET   the secret key     (AWS_SECRET_ACCESS_KEY)
+#                         LK_MOTO_LOG      its request log, one line per request
+#                                          ("PUT /bucket/key HTTP/1.1" 200): count
+#                                          requests, e.g. to prove one was not retried
 #   moto_start_noauth   moto_server without signature checking, for keys
 #                       that need percent-encoding (moto mis-verifies those
 #                       with auth on).  Exports LK_MOTO_NOAUTH_URL; any
@@ -78,6 +81,7 @@ lk_moto_launch() {   # auth_count (empty: no auth) -> sets lk_moto_port
     pid=$!
     lk_on_exit "kill $pid"
     lk_wait_port "$lk_moto_port" 400 || { cat "$log" >&2; return 1; }
+    lk_moto_log=$log
 }
 
 moto_start() {
@@ -100,7 +104,8 @@ moto_start() {
     LK_MOTO_URL=$url
     LK_MOTO_KEY=$1
     LK_MOTO_SECRET=$2
-    export LK_MOTO_URL LK_MOTO_KEY LK_MOTO_SECRET
+    LK_MOTO_LOG=$lk_moto_log
+    export LK_MOTO_URL LK_MOTO_KEY LK_MOTO_SECRET LK_MOTO_LOG
 }
 
 moto_start_noauth() {
