@@ -151,7 +151,7 @@ enum lk_status load_transition(PGconn *db, const char *operator_name, long long 
     PQclear(res);
     if (changed == 0) {
         db_rollback(db);
-        enum load_status now;
+        enum load_status now = from;
         rc = current_status(db, id, &now, err);
         if (rc != LK_OK)
             return rc;
