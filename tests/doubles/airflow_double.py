@@ -828,8 +828,13 @@ def main():
     ap.add_argument("--maximum-page-limit", type=int, default=100)
     ap.add_argument("--empty-clear-response", action="store_true")
     ap.add_argument("--seed", help="JSON: extra DAGs and task states")
+    ap.add_argument("--first-date", help="logical date of the first scheduled run (YYYY-MM-DD; default 2024-01-01)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
+    if args.first_date:
+        # The sandbox wants runs of the last days, not of 2024.
+        global BASE
+        BASE = datetime.datetime.strptime(args.first_date, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
     serve(AirflowHandler, AirflowState(args), args.port, args.verbose)
 
 

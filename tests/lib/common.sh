@@ -10,7 +10,7 @@
 
 # The project root: the nearest folder above the script holding the Makefile
 # (scripts live at different depths: tests/run.sh, tests/integration/x.sh).
-LK_ROOT=$(d=$(cd "$(dirname "$0")" && pwd); while [ "$d" != / ] && [ ! -f "$d/Makefile" ]; do d=$(dirname "$d"); done; echo "$d")
+LK_ROOT=${LK_ROOT:-$(d=$(cd "$(dirname "$0")" && pwd); while [ "$d" != / ] && [ ! -f "$d/Makefile" ]; do d=$(dirname "$d"); done; echo "$d")}
 export LK_ROOT
 LK_BIN=${LK_BIN:-$LK_ROOT/build/san/lakeop}
 [ -x "$LK_BIN" ] || LK_BIN=$LK_ROOT/lakeop

@@ -47,32 +47,33 @@ sandbox_incoming_files() {
 }
 
 sandbox_up() {
-    dir=$1
+    # Not "dir": pg_start and friends use that name (sh has no locals).
+    sbx=$1
     store_kind=${2:-file}
-    mkdir -p "$dir"
-    dir=$(cd "$dir" && pwd)
-    rm -rf "$dir/store" "$dir/schemas" "$dir/s3rver"
-    mkdir -p "$dir/store" "$dir/schemas"
+    mkdir -p "$sbx"
+    sbx=$(cd "$sbx" && pwd)
+    rm -rf "$sbx/store" "$sbx/schemas" "$sbx/s3rver"
+    mkdir -p "$sbx/store" "$sbx/schemas"
 
     # PostgreSQL: a cluster of our own (the test runner's when it has one).
     pg_start || return 1
     conninfo=$(pg_new_db lakeop_sandbox) || return 1
 
     # Zuora: a week of history; Airflow: the supporter_experience DAG.
-    python3 "$LK_ROOT/tests/sandbox/zuora_seed.py" "$dir/zuora_jobs.json" "$dir/objects.conf" "$dir/history.sql" || return 1
-    zuora_double_start --seed "$dir/zuora_jobs.json" --job-seconds 20 || return 1
-    airflow_double_start || return 1
+    python3 "$LK_ROOT/tests/sandbox/zuora_seed.py" "$sbx/zuora_jobs.json" "$sbx/objects.conf" "$sbx/history.sql" || return 1
+    zuora_double_start --seed "$sbx/zuora_jobs.json" --job-seconds 20 || return 1
+    airflow_double_start --first-date "$(date -u -d '8 days ago' +%Y-%m-%d)" || return 1
 
-    store_endpoint="file://$dir/store"
+    store_endpoint="file://$sbx/store"
     if [ "$store_kind" = s3rver ]; then
         . "$LK_ROOT/tests/lib/s3.sh"
-        s3rver_start "$dir/s3rver" || return 1
+        s3rver_start "$sbx/s3rver" || return 1
         store_endpoint=$LK_S3RVER_URL
     fi
 
     for ds in $(sandbox_datasets | cut -d'|' -f1); do
         printf '{"columns":[{"name":"id","type":"bigint","nullable":false},{"name":"name","type":"string","nullable":true},{"name":"updated_at","type":"timestamp","nullable":true}]}\n' \
-            > "$dir/schemas/$ds.json"
+            > "$sbx/schemas/$ds.json"
     done
 
     umask 077
@@ -103,7 +104,7 @@ sandbox_up() {
             fi
             echo
         done
-        cat "$dir/objects.conf"
+        cat "$sbx/objects.conf"
         sandbox_datasets | while IFS='|' read -r name path dialect fresh ods; do
             echo "[dataset \"$name\"]"
             echo "incoming  = s3://lake-incoming/$path/"
@@ -115,29 +116,29 @@ sandbox_up() {
             echo "ods       = $ods"
             echo
         done
-    } > "$dir/config"
+    } > "$sbx/config"
     umask 022
-    chmod 600 "$dir/config"
-    LAKEOP_CONFIG=$dir/config
+    chmod 600 "$sbx/config"
+    LAKEOP_CONFIG=$sbx/config
     export LAKEOP_CONFIG
     unset LAKEOP_ENV
 
     # The buckets the config names, with yesterday's increment in place.
     if [ "$store_kind" = file ]; then
         for b in lake-incoming lake-raw-hist ophan-clean-price-migration-engine-cohort-items; do
-            mkdir -p "$dir/store/$b"
+            mkdir -p "$sbx/store/$b"
         done
-        grep '^raw' "$dir/objects.conf" | sed 's|.*s3://\([^/]*\)/.*|\1|' | while read -r b; do
-            mkdir -p "$dir/store/$b"
+        grep '^raw' "$sbx/objects.conf" | sed 's|.*s3://\([^/]*\)/.*|\1|' | while read -r b; do
+            mkdir -p "$sbx/store/$b"
         done
-        sandbox_incoming_files "$dir/store"
+        sandbox_incoming_files "$sbx/store"
     fi
 
     # lakeop migrates the schema itself on first contact; then the seed.
-    "${LK_BIN:-$LK_ROOT/lakeop}" audit --limit 1 >/dev/null 2>"$dir/migrate.log" || { cat "$dir/migrate.log" >&2; return 1; }
+    "${LK_BIN:-$LK_ROOT/lakeop}" audit --limit 1 >/dev/null 2>"$sbx/migrate.log" || { cat "$sbx/migrate.log" >&2; return 1; }
     psql -X -q "$conninfo" -f "$LK_ROOT/tests/sandbox/seed.sql" >/dev/null || return 1
-    psql -X -q "$conninfo" -f "$dir/history.sql" >/dev/null || return 1
-    SANDBOX_DIR=$dir
+    psql -X -q "$conninfo" -f "$sbx/history.sql" >/dev/null || return 1
+    SANDBOX_DIR=$sbx
     SANDBOX_DB=$conninfo
     export SANDBOX_DIR SANDBOX_DB
 }
