@@ -465,8 +465,10 @@ int cli_clear(struct cli *cli, int argc, char **argv)
         if (rc)
             return rc;
     }
+    /* The database is opened before anything changes, so that a clear
+     * never happens without its audit record when one is configured. */
     struct lk_ctx ctx;
-    rc = cli_ctx(cli, !dry_only, &ctx);
+    rc = cli_ctx(cli, !dry_only && cli->env->database && cli->env->database[0], &ctx);
     if (rc)
         return rc;
 
