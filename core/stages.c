@@ -335,3 +335,38 @@ char *stages_clear_params_json(const char *dag_id, const struct airflow_clear_op
     free(text);
     return out;
 }
+
+/* Failed stages of the latest run, for the Overview.  The filter keeps the
+ * states that need an operator: a task that failed, and the tasks that did
+ * not run because of it (the runbook clears the first with downstream). */
+enum lk_status stages_failed_latest(struct lk_ctx *ctx, const char *dag_id,
+                                    struct airflow_ti_list *out, struct lk_error *err)
+{
+    out->items = NULL;
+    out->n = 0;
+    struct airflow_run run;
+    enum lk_status st = airflow_latest_run(ctx, dag_id, &run, err);
+    if (st == LK_NOTFOUND && err->http_status == 0) {
+        /* No runs yet (an unknown DAG is the server's 404 and stays one). */
+        err_clear(err);
+        return LK_OK;
+    }
+    if (st != LK_OK)
+        return st;
+    struct airflow_ti_list all;
+    st = airflow_list_task_instances(ctx, dag_id, run.dag_run_id, &all, err);
+    airflow_run_free(&run);
+    if (st != LK_OK)
+        return st;
+    size_t kept = 0;
+    for (size_t i = 0; i < all.n; i++) {
+        const char *s = all.items[i].state;
+        if (s && (strcmp(s, "failed") == 0 || strcmp(s, "upstream_failed") == 0))
+            all.items[kept++] = all.items[i];
+        else
+            airflow_ti_free(&all.items[i]);
+    }
+    all.n = kept;
+    *out = all;
+    return LK_OK;
+}

@@ -94,4 +94,11 @@ enum lk_status stages_clear_apply(struct lk_ctx *ctx, const char *dag_id,
                                   struct airflow_ti_list *out, bool *from_preview,
                                   struct lk_error *err);
 
+/* The failed and upstream_failed task instances of the DAG's latest run
+ * (by execution date), sorted by task_id; an empty list when the DAG never
+ * ran.  For the Overview's "failed stages of the latest run".  out is owned
+ * by the caller (airflow_ti_list_free). */
+enum lk_status stages_failed_latest(struct lk_ctx *ctx, const char *dag_id,
+                                    struct airflow_ti_list *out, struct lk_error *err);
+
 #endif
