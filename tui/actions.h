@@ -51,6 +51,9 @@
     X(INGEST,       "ingest",        1, "register and process new files") \
     X(SYNC,         "sync",          1, "read the selected item again from its source") \
     X(IMPORT,       "import",        1, "load a file into the selected item") \
+    X(RUNS,         "runs",          0, "choose the run to show (newest first)") \
+    X(TRIGGER,      "trigger",       1, "start a new run of the DAG") \
+    X(PAUSE,        "pause",         1, "pause or unpause the DAG") \
     X(WATCH,        "watch",         0, "follow the selected item until it finishes")
 
 enum action {

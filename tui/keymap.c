@@ -94,6 +94,9 @@ const char keymap_defaults[] =
     "bind generic i          ingest\n"
     "bind generic S          sync\n"
     "bind generic U          import\n"
+    "bind stages  R          runs\n"
+    "bind stages  T          trigger\n"
+    "bind stages  P          pause\n"
     "bind generic w          watch\n";
 
 struct binding {
