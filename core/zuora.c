@@ -52,6 +52,15 @@ void zuora_client_set_cancel(struct zuora_client *zc, const volatile int *cancel
     zc->cancel = cancel;
 }
 
+void zuora_client_set_http(struct zuora_client *zc, struct http_client *http)
+{
+    zc->http = http;
+    if (zc->env->zuora_client_secret)
+        http_client_add_secret(http, zc->env->zuora_client_secret);
+    if (zc->token)
+        http_client_add_secret(http, zc->token);
+}
+
 long zuora_client_retry_after(const struct zuora_client *zc)
 {
     return zc->retry_after_s;

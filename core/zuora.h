@@ -93,6 +93,10 @@ struct zuora_client;
 struct zuora_client *zuora_client_new(const struct cfg_env *env, struct http_client *http);
 void zuora_client_free(struct zuora_client *zc);
 void zuora_client_set_cancel(struct zuora_client *zc, const volatile int *cancel);
+/* The console keeps one client (one token) for a screen and lends it to
+ * whichever worker thread runs its next request: that worker's http client
+ * is set here first.  Never used by two threads at once. */
+void zuora_client_set_http(struct zuora_client *zc, struct http_client *http);
 /* Retry-After (seconds) of the last answer, -1 when it had none. */
 long zuora_client_retry_after(const struct zuora_client *zc);
 /* Tokens fetched by this client (for tests and the bench). */

@@ -1,0 +1,237 @@
+/* The Export dialog (screens/export_dlg.h): the same rules as
+ * `lakeop export` (core/export.h), asked step by step. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "audit.h"
+#include "dlg.h"
+#include "export.h"
+#include "export_dlg.h"
+#include "json.h"
+#include "mem.h"
+#include "tui.h"
+#include "zuora.h"
+
+struct exp {
+    struct screen *s;
+    const struct cfg_env *env;
+    char from[40];
+    char operator_name[128];
+    struct export_plan plan;
+    bool have_plan;
+    enum lk_status st;
+    struct lk_error err;
+    char *refusal;               /* afterLastIncrement not ingested: why */
+    struct zuora_job job;
+};
+
+static void exp_free(struct exp *e)
+{
+    if (e->have_plan)
+        export_plan_free(&e->plan);
+    zuora_job_free(&e->job);
+    free(e->refusal);
+    free(e);
+}
+
+static char *audit_params(const struct exp *e)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "from", json_string(e->from));
+    json_object_set_new(root, "incrementalTime",
+                        e->plan.incremental_time[0] ? json_string(e->plan.incremental_time) : json_null());
+    json_t *objs = json_array();
+    for (size_t i = 0; i < e->plan.n_objects; i++)
+        json_array_append_new(objs, json_string(e->plan.objects[i].object->name));
+    json_object_set_new(root, "objects", objs);
+    json_object_set_new(root, "force", json_false());
+    char *text = jx_dump(root);
+    json_decref(root);
+    return text;
+}
+
+static void audit(PGconn *db, const struct exp *e, const char *target, enum audit_result result, const char *message)
+{
+    char *params = audit_params(e);
+    const struct audit_entry entry = {
+        .operator_name = e->operator_name, .env = e->env->name, .action = "export.submit",
+        .target = target, .params_json = params, .result = result, .message = message,
+    };
+    struct lk_error err;
+    err_clear(&err);
+    audit_append(db, &entry, &err);
+    free(params);
+}
+
+/* ---- step 4: submit ---- */
+
+static void submit_work(void *wctx, void *p)
+{
+    struct exp *e = p;
+    err_clear(&e->err);
+    PGconn *db = app_db(wctx, &e->err);
+    if (!db) {
+        e->st = LK_FAIL;
+        return;
+    }
+    struct lk_ctx *ctx = app_ctx(wctx);
+    struct zuora_client *zc = zuora_client_new(e->env, ctx->http);
+    e->st = export_submit(ctx, zc, &e->plan, &e->job, &e->err);
+    zuora_client_free(zc);
+    char text[1400], message[64];
+    snprintf(message, sizeof message, "submitted %zu quer%s from the console", e->plan.n_objects,
+             e->plan.n_objects == 1 ? "y" : "ies");
+    audit(db, e, e->job.id, e->st == LK_OK ? AUDIT_OK : AUDIT_FAILED,
+          e->st == LK_OK ? message : err_text(&e->err, text, sizeof text));
+}
+
+static void submit_done(struct loop *loop, void *p, bool orphaned)
+{
+    struct exp *e = p;
+    if (!orphaned) {
+        struct tui *t = e->s->tui;
+        app_busy_end(t);
+        char text[1400];
+        if (e->st == LK_OK) {
+            tui_message(t, TUI_INFO, "submitted export job %s", e->job.id);
+            tui_open(t, "job", e->job.id);
+        } else {
+            tui_message(t, TUI_ERROR, "export failed: %s", err_text(&e->err, text, sizeof text));
+        }
+    }
+    exp_free(e);
+}
+
+static void submit(struct exp *e)
+{
+    app_busy_begin(e->s->tui, "submitting an export");
+    tui_submit(e->s, submit_work, submit_done, e);
+}
+
+/* ---- step 3: confirmations ---- */
+
+static void second_confirmed(struct tui *t, bool ok, const char *input, void *ud)
+{
+    struct exp *e = ud;
+    if (!ok) {
+        tui_message(t, TUI_INFO, "export not submitted");
+        exp_free(e);
+        return;
+    }
+    submit(e);
+}
+
+static void first_confirmed(struct tui *t, bool ok, const char *input, void *ud)
+{
+    struct exp *e = ud;
+    if (!ok) {
+        tui_message(t, TUI_INFO, "export not submitted");
+        exp_free(e);
+        return;
+    }
+    if (e->plan.needs_second_confirmation) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "%d days back is more than %d: a large export can exceed Zuora's time limits and fail.",
+                 e->plan.days_back, EXPORT_LONG_RANGE_DAYS);
+        app_confirm(t, ACT_EXPORT, "Export a long range?", text, e->from, NULL, second_confirmed, e);
+        return;
+    }
+    submit(e);
+}
+
+/* ---- step 2: the plan (and the afterLastIncrement check) on a worker ---- */
+
+static void plan_work(void *wctx, void *p)
+{
+    struct exp *e = p;
+    err_clear(&e->err);
+    PGconn *db = app_db(wctx, &e->err);
+    if (!db) {
+        e->st = LK_FAIL;
+        return;
+    }
+    struct lk_ctx *ctx = app_ctx(wctx);
+    e->st = export_plan_build(ctx, e->from, NULL, 0, false, (long long)time(NULL), &e->plan, &e->err);
+    e->have_plan = true;
+    if (e->st == LK_OK && e->plan.unsafe) {
+        struct buf why = BUF_INIT;
+        export_refusal_text(&e->plan, &why);
+        e->refusal = buf_detach(&why);
+        audit(db, e, NULL, AUDIT_REFUSED, e->refusal ? e->refusal : "");
+    } else if (e->st == LK_REFUSED) {
+        audit(db, e, NULL, AUDIT_REFUSED, e->err.message);
+    }
+}
+
+static void plan_done(struct loop *loop, void *p, bool orphaned)
+{
+    struct exp *e = p;
+    if (orphaned) {
+        exp_free(e);
+        return;
+    }
+    struct tui *t = e->s->tui;
+    char text[1400];
+    if (e->st != LK_OK) {
+        tui_message(t, e->st == LK_REFUSED ? TUI_WARN : TUI_ERROR, "export: %s", err_text(&e->err, text, sizeof text));
+        exp_free(e);
+        return;
+    }
+    if (e->refusal) {
+        /* The command line has --force for this; the console leaves it there. */
+        tui_message(t, TUI_ERROR, "%s", e->refusal);
+        exp_free(e);
+        return;
+    }
+    struct buf plan = BUF_INIT;
+    export_plan_describe(&e->plan, &plan);
+    char target[64];
+    snprintf(target, sizeof target, "%zu object%s, from %s", e->plan.n_objects, e->plan.n_objects == 1 ? "" : "s",
+             e->from);
+    app_confirm(t, ACT_EXPORT, "Submit export", buf_cstr(&plan), target, NULL, first_confirmed, e);
+    buf_free(&plan);
+}
+
+/* ---- step 1: the from-date ---- */
+
+static bool validate_from(const char *input, void *ud, char *why, size_t why_size)
+{
+    struct exp *e = ud;
+    struct export_plan plan;
+    struct lk_error err;
+    err_clear(&err);
+    enum lk_status st = export_parse_from(input, (long long)time(NULL), e->env->zuora_timezone, &plan, &err);
+    if (st == LK_OK)
+        return true;
+    snprintf(why, why_size, "%s", err.message);
+    return false;
+}
+
+static void got_from(struct tui *t, bool ok, const char *input, void *ud)
+{
+    struct exp *e = ud;
+    if (!ok) {
+        exp_free(e);
+        return;
+    }
+    snprintf(e->from, sizeof e->from, "%s", input);
+    tui_message(t, TUI_INFO, "planning the export from %s ...", e->from);
+    tui_submit(e->s, plan_work, plan_done, e);
+}
+
+void export_dlg_open(struct screen *s)
+{
+    struct tui *t = s->tui;
+    if (tui_refuse_read_only(t, ACT_EXPORT))
+        return;
+    struct exp *e = xcalloc(1, sizeof *e);
+    e->s = s;
+    e->env = app_env(t);
+    snprintf(e->operator_name, sizeof e->operator_name, "%s", app_operator(t));
+    dlg_input(t, "Export", "From (afterLastIncrement or YYYY-MM-DD):", "afterLastIncrement", validate_from,
+              got_from, e);
+}

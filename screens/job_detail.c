@@ -1,0 +1,536 @@
+/* The Job detail screen (`:job ID`, Enter on Jobs): the job's header, its
+ * batches (name, status, records, file id or segment count, full or
+ * incremental, message), Enter for a batch with the job's raw JSON,
+ * y to copy the batch's file id (or batch id), w to watch until the job
+ * ends, X to cancel it (confirmed, audited).  The job is asked of Zuora and
+ * stored; when Zuora no longer knows it, the stored copy is shown with a
+ * note. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "audit.h"
+#include "db.h"
+#include "detail.h"
+#include "jobstore.h"
+#include "json.h"
+#include "mem.h"
+#include "tbl.h"
+#include "text.h"
+#include "tui.h"
+#include "watch.h"
+#include "zuora.h"
+
+/* The cancel key: not in the action table (tui/actions.h has no cancel
+ * verb yet), so it is read as a plain key. */
+#define JOBD_CANCEL_KEY 'X'
+#define JOBD_TICK_MS 500
+#define JOBD_HEADER_LINES 4
+
+enum { COL_BATCH, COL_NAME, COL_STATUS, COL_RECORDS, COL_FILE, COL_FULL, COL_MESSAGE, N_COLS };
+
+static const struct tbl_col BATCH_COLS[N_COLS] = {
+    { "Batch", 32, 8, TBL_LEFT, false },
+    { "Name", 20, 6, TBL_LEFT, false },
+    { "Status", 10, 6, TBL_LEFT, false },
+    { "Records", 9, 5, TBL_RIGHT, true },
+    { "File", 32, 8, TBL_LEFT, false },
+    { "Load", 11, 4, TBL_LEFT, false },
+    { "Message", 0, 8, TBL_LEFT, false },
+};
+
+struct jobd {
+    struct screen *s;
+    struct tbl *tbl;
+    char *job_id;
+    struct zuora_job job;
+    bool have_job;
+    char source[16];             /* "zuora" or "history" */
+    char note[600];
+    struct watch w;
+    bool watching;
+    unsigned timer;
+    struct zuora_client *zc;     /* lent to one worker at a time */
+    bool in_flight;
+    WINDOW *sub;
+};
+
+struct fetch {
+    struct jobd *jd;
+    struct zuora_client *zc;
+    const struct cfg_env *env;
+    char *job_id;
+    bool cancel;                 /* cancel the job instead of asking for it */
+    char operator_name[128];
+    struct zuora_job job;
+    bool have_job;
+    bool from_history;
+    enum lk_status st;
+    long retry_after;
+    struct lk_error err;
+};
+
+static enum theme_el status_el(const char *status)
+{
+    if (!strcmp(status, "completed"))
+        return TH_STATE_SUCCESS;
+    if (!strcmp(status, "error") || !strcmp(status, "aborted") || !strcmp(status, "cancelled"))
+        return TH_STATE_FAILED;
+    if (!strcmp(status, "executing"))
+        return TH_STATE_RUNNING;
+    return TH_STATE_QUEUED;
+}
+
+/* Zuora does not echo incrementalTime: what lakeop sent is in the history. */
+static void add_sent_time(PGconn *db, struct fetch *f)
+{
+    if (f->job.incremental_time)
+        return;
+    const char *params[] = { f->job_id };
+    PGresult *res = NULL;
+    struct lk_error err;
+    err_clear(&err);
+    if (db_exec(db, "SELECT incremental_time FROM lakeop.zuora_jobs WHERE job_id = $1", 1, params, &res, &err) == LK_OK
+        && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+        f->job.incremental_time = xstrdup(PQgetvalue(res, 0, 0));
+    if (res)
+        PQclear(res);
+}
+
+static void fetch_work(void *wctx, void *p)
+{
+    struct fetch *f = p;
+    err_clear(&f->err);
+    PGconn *db = app_db(wctx, &f->err);
+    if (!db) {
+        f->st = f->err.status ? f->err.status : LK_FAIL;
+        return;
+    }
+    struct lk_ctx *ctx = app_ctx(wctx);
+    zuora_client_set_http(f->zc, ctx->http);
+    if (f->cancel) {
+        f->st = zuora_cancel(f->zc, f->job_id, &f->job, &f->err);
+        char text[1400];
+        const struct audit_entry entry = {
+            .operator_name = f->operator_name, .env = f->env->name, .action = "export.cancel",
+            .target = f->job_id, .params_json = NULL,
+            .result = f->st == LK_OK ? AUDIT_OK : AUDIT_FAILED,
+            .message = f->st == LK_OK ? "cancelled" : err_text(&f->err, text, sizeof text),
+        };
+        struct lk_error aerr;
+        err_clear(&aerr);
+        audit_append(db, &entry, &aerr);
+        if (f->st == LK_OK) {
+            f->have_job = true;
+            jobstore_save_job(db, f->env->name, &f->job, JOBSTORE_LOOKUP, NULL, f->env->zuora_timezone, &aerr);
+        }
+        return;
+    }
+    f->st = zuora_job_get(f->zc, f->job_id, &f->job, &f->err);
+    f->retry_after = zuora_client_retry_after(f->zc);
+    if (f->st == LK_OK) {
+        f->have_job = true;
+        struct lk_error serr;
+        err_clear(&serr);
+        if (jobstore_save_job(db, f->env->name, &f->job, JOBSTORE_LOOKUP, NULL, f->env->zuora_timezone, &serr))
+            f->err = serr;
+        add_sent_time(db, f);
+        return;
+    }
+    /* Zuora forgot it (or cannot be asked): the stored copy, if any. */
+    struct lk_error herr;
+    err_clear(&herr);
+    if (jobstore_load_job(db, f->job_id, &f->job, NULL, &herr) == LK_OK) {
+        f->have_job = true;
+        f->from_history = true;
+        add_sent_time(db, f);
+    }
+}
+
+static void show_job(struct jobd *jd)
+{
+    tbl_begin(jd->tbl, true);
+    for (size_t i = 0; i < jd->job.n_batches; i++) {
+        const struct zuora_batch *b = &jd->job.batches[i];
+        char records[32], file[96];
+        if (b->record_count >= 0)
+            snprintf(records, sizeof records, "%lld", b->record_count);
+        else
+            snprintf(records, sizeof records, "-");
+        if (b->file_id)
+            snprintf(file, sizeof file, "%s", b->file_id);
+        else if (b->segments)
+            snprintf(file, sizeof file, "%zu segments", b->n_segments);
+        else
+            snprintf(file, sizeof file, "-");
+        const char *cells[N_COLS] = {
+            b->batch_id, b->name, b->status, records, file,
+            b->full == 1 ? "full" : b->full == 0 ? "incremental" : "-", b->message ? b->message : "",
+        };
+        tbl_row(jd->tbl, b->batch_id, cells, COL_STATUS, status_el(b->status));
+    }
+    tbl_end(jd->tbl, false);
+}
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void fetch_done(struct loop *loop, void *p, bool orphaned)
+{
+    struct fetch *f = p;
+    if (orphaned) {
+        zuora_client_free(f->zc);
+    } else {
+        struct jobd *jd = f->jd;
+        jd->in_flight = false;
+        char text[1200];
+        if (f->have_job) {
+            zuora_job_free(&jd->job);
+            jd->job = f->job;
+            memset(&f->job, 0, sizeof f->job);
+            jd->have_job = true;
+            snprintf(jd->source, sizeof jd->source, "%s", f->from_history ? "history" : "zuora");
+            show_job(jd);
+        } else if (!jd->have_job) {
+            tbl_fail(jd->tbl, err_text(&f->err, text, sizeof text));
+        }
+        if (f->cancel) {
+            if (f->st == LK_OK)
+                tui_message(jd->s->tui, TUI_INFO, "job %s cancelled", f->job_id);
+            else
+                tui_message(jd->s->tui, TUI_ERROR, "cancel failed: %s", err_text(&f->err, text, sizeof text));
+        }
+        if (f->st == LK_NOTFOUND && f->from_history)
+            snprintf(jd->note, sizeof jd->note, "Zuora no longer knows this job: showing the stored copy");
+        else if (f->st != LK_OK)
+            snprintf(jd->note, sizeof jd->note, "%s%s", f->have_job ? "stored copy; " : "",
+                     err_text(&f->err, text, sizeof text));
+        else
+            jd->note[0] = '\0';
+        if (jd->watching) {
+            if (f->st == LK_OK && !f->from_history) {
+                bool over = zuora_job_outcome(&jd->job) != ZUORA_RUNNING || zuora_status_terminal(jd->job.status);
+                watch_end_ok(&jd->w, mono_ms(), over);
+                if (over) {
+                    jd->watching = false;
+                    char why[512];
+                    tui_message(jd->s->tui, zuora_job_outcome(&jd->job) == ZUORA_COMPLETED ? TUI_INFO : TUI_ERROR,
+                                "job %s ended: %s", jd->job_id, zuora_job_reason(&jd->job, why, sizeof why));
+                }
+            } else if (f->st == LK_NOTFOUND) {
+                watch_end_ok(&jd->w, mono_ms(), true);
+                jd->watching = false;
+            } else {
+                watch_end_error(&jd->w, mono_ms(), f->retry_after);
+                if (jd->w.gave_up)
+                    jd->watching = false;
+            }
+        }
+        tui_dirty(jd->s, true);
+        tui_header_dirty(jd->s->tui);
+    }
+    zuora_job_free(&f->job);
+    free(f->job_id);
+    free(f);
+}
+
+static bool start_fetch(struct jobd *jd, bool cancel)
+{
+    if (jd->in_flight || !jd->zc)
+        return false;
+    struct fetch *f = xcalloc(1, sizeof *f);
+    f->jd = jd;
+    f->zc = jd->zc;
+    f->env = app_env(jd->s->tui);
+    f->job_id = xstrdup(jd->job_id);
+    f->cancel = cancel;
+    f->retry_after = -1;
+    snprintf(f->operator_name, sizeof f->operator_name, "%s", app_operator(jd->s->tui));
+    jd->in_flight = true;
+    if (!jd->have_job)
+        tbl_loading(jd->tbl);
+    tui_submit(jd->s, fetch_work, fetch_done, f);
+    return true;
+}
+
+static void jobd_tick(struct loop *loop, void *ud)
+{
+    struct jobd *jd = ud;
+    if (!jd->watching || jd->in_flight)
+        return;
+    if (watch_begin(&jd->w, mono_ms()) && !start_fetch(jd, false))
+        watch_end_error(&jd->w, mono_ms(), -1);
+}
+
+static void *jobd_open(struct screen *s, const char *arg, void *data)
+{
+    if (!arg || !*arg) {
+        tui_message(s->tui, TUI_WARN, "which job? :job JOB_ID");
+        return NULL;
+    }
+    const struct cfg_env *env = app_env(s->tui);
+    struct jobd *jd = xcalloc(1, sizeof *jd);
+    jd->s = s;
+    jd->job_id = xstrdup(arg);
+    jd->tbl = tbl_new(BATCH_COLS, N_COLS);
+    s->st = jd;
+    jd->zc = zuora_client_new(env, NULL);
+    jd->timer = loop_timer_add(s->tui->loop, JOBD_TICK_MS, true, jobd_tick, jd);
+    start_fetch(jd, false);
+    return jd;
+}
+
+static void jobd_close(struct screen *s)
+{
+    struct jobd *jd = s->st;
+    loop_timer_cancel(s->tui->loop, jd->timer);
+    if (jd->sub)
+        delwin(jd->sub);
+    tbl_free(jd->tbl);
+    zuora_job_free(&jd->job);
+    /* A fetch still on a worker owns the client and frees it when done. */
+    if (!jd->in_flight)
+        zuora_client_free(jd->zc);
+    free(jd->job_id);
+    free(jd);
+}
+
+static void put_line(WINDOW *win, int y, const struct theme *th, enum theme_el el, const char *raw)
+{
+    char *inert = text_inert(raw);
+    char fit[1024];
+    text_fit(inert, getmaxx(win) - 1, 1, fit, sizeof fit);
+    wattrset(win, theme_attr(th, el));
+    mvwaddstr(win, y, 1, fit);
+    wattrset(win, theme_attr(th, TH_NORMAL));
+    free(inert);
+}
+
+static void jobd_draw(struct screen *s, WINDOW *win, bool full)
+{
+    struct jobd *jd = s->st;
+    const struct theme *th = &s->tui->th;
+    int h = getmaxy(win), w = getmaxx(win);
+    if (full) {
+        werase(win);
+        char line[1024];
+        if (jd->have_job) {
+            const struct zuora_job *j = &jd->job;
+            snprintf(line, sizeof line, "Job %s  %s%s", j->id, j->status, jd->watching ? "  (watching)" : "");
+            put_line(win, 0, th, status_el(j->status), line);
+            snprintf(line, sizeof line, "name %s  partner %s  project %s  started %s  from %s",
+                     j->name ? j->name : "-", j->partner ? j->partner : "-", j->project ? j->project : "-",
+                     j->start_time ? j->start_time : "-",
+                     j->incremental_time ? j->incremental_time : "-");
+            put_line(win, 1, th, TH_NORMAL, line);
+            char why[512];
+            if (jd->note[0])
+                put_line(win, 2, th, TH_STATUS_WARN, jd->note);
+            else if (zuora_job_outcome(j) == ZUORA_FAILED)
+                put_line(win, 2, th, TH_STATE_FAILED, zuora_job_reason(j, why, sizeof why));
+            else
+                put_line(win, 2, th, TH_DIM, "Enter: batch and raw JSON   y: copy file id   w: watch   X: cancel");
+        } else {
+            snprintf(line, sizeof line, "Job %s", jd->job_id);
+            put_line(win, 0, th, TH_NORMAL, line);
+            if (jd->note[0])
+                put_line(win, 2, th, TH_STATUS_ERROR, jd->note);
+        }
+    }
+    if (h <= JOBD_HEADER_LINES)
+        return;
+    if (jd->sub && (getmaxy(jd->sub) != h - JOBD_HEADER_LINES || getmaxx(jd->sub) != w)) {
+        delwin(jd->sub);
+        jd->sub = NULL;
+    }
+    if (!jd->sub)
+        jd->sub = derwin(win, h - JOBD_HEADER_LINES, w, JOBD_HEADER_LINES, 0);
+    if (jd->sub) {
+        if (tbl_draw(jd->tbl, jd->sub, th, full))
+            wsyncup(jd->sub);   /* the frame refreshes the parent window */
+    }
+}
+
+static void jobd_reload(struct screen *s)
+{
+    start_fetch(s->st, false);
+}
+
+static void jobd_notify(struct screen *s, const char *table)
+{
+    /* Our own answers are shown directly; other writers' go through the poll. */
+}
+
+static const struct zuora_batch *cursor_batch(struct jobd *jd)
+{
+    const char *id = tbl_cursor_id(jd->tbl);
+    for (size_t i = 0; id && i < jd->job.n_batches; i++)
+        if (!strcmp(jd->job.batches[i].batch_id, id))
+            return &jd->job.batches[i];
+    return NULL;
+}
+
+static void open_batch(struct jobd *jd)
+{
+    const struct zuora_batch *b = cursor_batch(jd);
+    if (!b)
+        return;
+    char title[160], count[32];
+    snprintf(title, sizeof title, "Batch %s of job %s", b->name, jd->job_id);
+    struct detail *d = detail_new(title);
+    detail_set_id(d, b->file_id ? b->file_id : b->batch_id);
+    detail_kv(d, "job", jd->job_id);
+    detail_kv(d, "batch", b->batch_id);
+    detail_kv(d, "name", b->name);
+    detail_kv_el(d, "status", b->status, status_el(b->status));
+    snprintf(count, sizeof count, "%lld", b->record_count);
+    detail_kv(d, "records", b->record_count >= 0 ? count : "-");
+    detail_kv(d, "load", b->full == 1 ? "full" : b->full == 0 ? "incremental" : "-");
+    if (b->file_id)
+        detail_kv(d, "file", b->file_id);
+    for (size_t i = 0; i < b->n_segments; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "segment %zu", i + 1);
+        detail_kv(d, key, b->segments[i]);
+    }
+    if (b->message && *b->message)
+        detail_kv_el(d, "message", b->message, TH_STATE_FAILED);
+    if (b->query) {
+        detail_heading(d, "Query");
+        detail_text(d, b->query, TH_NORMAL);
+    }
+    detail_heading(d, "The job as Zuora sent it");
+    detail_json(d, jd->job.json ? jd->job.json : "null");
+    tui_push(jd->s->tui, &detail_screen_ops, NULL, d);
+}
+
+struct cancel_ask {
+    struct tui *t;
+    char *job_id;
+};
+
+/* Still the same job, and still running? */
+static bool cancel_still_valid(struct tui *t, void *ud, char *why, size_t why_size)
+{
+    struct cancel_ask *c = ud;
+    struct screen *top = tui_top(t);
+    struct jobd *jd = top && top->ops->name && !strcmp(top->ops->name, "job") ? top->st : NULL;
+    if (!jd || strcmp(jd->job_id, c->job_id) != 0) {
+        snprintf(why, why_size, "the job shown is no longer %s", c->job_id);
+        return false;
+    }
+    if (jd->have_job && zuora_status_terminal(jd->job.status)) {
+        snprintf(why, why_size, "job %s has already ended (%s)", c->job_id, jd->job.status);
+        return false;
+    }
+    return true;
+}
+
+static void cancel_confirmed(struct tui *t, bool ok, const char *input, void *ud)
+{
+    struct cancel_ask *c = ud;
+    struct screen *top = ok ? tui_top(t) : NULL;
+    if (top && top->ops->name && !strcmp(top->ops->name, "job")) {
+        struct jobd *jd = top->st;
+        if (!start_fetch(jd, true))
+            tui_message(t, TUI_WARN, "a request for this job is still running; try again");
+    }
+    free(c->job_id);
+    free(c);
+}
+
+static void ask_cancel(struct jobd *jd)
+{
+    struct tui *t = jd->s->tui;
+    if (t->read_only) {
+        tui_message(t, TUI_WARN, "read-only: cancelling a job is refused");
+        return;
+    }
+    if (jd->have_job && zuora_status_terminal(jd->job.status)) {
+        tui_message(t, TUI_WARN, "job %s has already ended (%s)", jd->job_id, jd->job.status);
+        return;
+    }
+    struct cancel_ask *c = xcalloc(1, sizeof *c);
+    c->t = t;
+    c->job_id = xstrdup(jd->job_id);
+    app_confirm(t, ACT_NONE, "Cancel job", "Zuora stops the job; batches not yet completed are cancelled.",
+                jd->job_id, cancel_still_valid, cancel_confirmed, c);
+}
+
+static bool jobd_key(struct screen *s, enum action act, int ch)
+{
+    struct jobd *jd = s->st;
+    switch (act) {
+    case ACT_ENTER:
+        open_batch(jd);
+        return true;
+    case ACT_YANK: {
+        const struct zuora_batch *b = cursor_batch(jd);
+        const char *id = b ? (b->file_id ? b->file_id : b->batch_id) : jd->job_id;
+        tui_clipboard(s->tui, id);
+        tui_message(s->tui, TUI_INFO, "copied %s %s", b && b->file_id ? "file id" : b ? "batch id" : "job id", id);
+        return true;
+    }
+    case ACT_WATCH:
+        if (jd->watching) {
+            jd->watching = false;
+            tui_message(s->tui, TUI_INFO, "stopped watching job %s", jd->job_id);
+        } else if (jd->have_job && zuora_status_terminal(jd->job.status)) {
+            tui_message(s->tui, TUI_INFO, "job %s has already ended (%s)", jd->job_id, jd->job.status);
+        } else {
+            jd->watching = true;
+            watch_init(&jd->w, WATCH_DEFAULT_INTERVAL_MS, mono_ms());
+            tui_message(s->tui, TUI_INFO, "watching job %s every %lld s", jd->job_id, jd->w.interval_ms / 1000);
+        }
+        tui_dirty(s, true);
+        return true;
+    case ACT_NONE:
+        if (ch == JOBD_CANCEL_KEY) {
+            ask_cancel(jd);
+            return true;
+        }
+        return tbl_key(jd->tbl, act, ch);
+    default:
+        /* The table sits below the header, so it handles its own keys
+         * rather than the frame (whose mouse lines would be off). */
+        if (tbl_key(jd->tbl, act, ch)) {
+            tui_dirty(s, false);
+            return true;
+        }
+        return false;
+    }
+}
+
+static void jobd_status(struct screen *s, char *out, size_t out_size)
+{
+    struct jobd *jd = s->st;
+    char table[256];
+    tbl_status(jd->tbl, table, sizeof table);
+    if (jd->watching)
+        snprintf(out, out_size, "watching every %lld s  %s", jd->w.interval_ms / 1000, table);
+    else if (jd->have_job)
+        snprintf(out, out_size, "from %s  %s", jd->source, table);
+    else
+        snprintf(out, out_size, "%s", table);
+}
+
+static const struct screen_ops job_detail_ops = {
+    .name = "job",
+    .title = "Job",
+    .order = 0,
+    .flags = 0,
+    .open = jobd_open,
+    .close = jobd_close,
+    .draw = jobd_draw,
+    .key = jobd_key,
+    .reload = jobd_reload,
+    .on_notify = jobd_notify,
+    .status = jobd_status,
+};
+SCREEN_DEFINE(job_detail_ops);
