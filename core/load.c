@@ -296,10 +296,11 @@ enum lk_status load_list(PGconn *db, const struct load_filter *f, struct load **
         num(limit, sizeof limit, f->limit > 0 ? f->limit : 50),
         f->unfinished_only ? "t" : "f",
         f->dataset_id > 0 ? num(dsid, sizeof dsid, f->dataset_id) : NULL,
+        f->text && *f->text ? f->text : NULL,
     };
     /* The filters are written so that each absent one is true, and the
      * ORDER BY matches an index: (status, id), (dataset_id, id) or the key. */
-    char sql[1400];
+    char sql[1800];
     snprintf(sql, sizeof sql,
              "SELECT " LOAD_COLUMNS " FROM lakeop.loads l JOIN lakeop.datasets d ON d.id = l.dataset_id"
              " WHERE ($1::text IS NULL OR d.name = $1)"
@@ -308,10 +309,13 @@ enum lk_status load_list(PGconn *db, const struct load_filter *f, struct load **
              " AND ($4::bigint IS NULL OR l.id > $4::bigint)"
              " AND (NOT $6::boolean OR l.status NOT IN ('archived', 'errored'))"
              " AND ($7::bigint IS NULL OR l.dataset_id = $7::bigint)"
+             /* LIKE's own characters in the text are taken literally. */
+             " AND ($8::text IS NULL OR concat_ws(' ', l.id, d.name, l.key, l.status, l.error) ILIKE"
+             "      '%%' || replace(replace(replace($8, '\\', '\\\\'), '%%', '\\%%'), '_', '\\_') || '%%')"
              " ORDER BY l.id %s LIMIT $5::int",
              f->ascending ? "ASC" : "DESC");
     PGresult *res = NULL;
-    enum lk_status rc = db_exec(db, sql, 7, params, &res, err);
+    enum lk_status rc = db_exec(db, sql, 8, params, &res, err);
     if (rc != LK_OK)
         return rc;
     int rows = PQntuples(res);

@@ -94,6 +94,10 @@ struct load_filter {
     bool unfinished_only;       /* only statuses that are not final */
     long long dataset_id;       /* 0: any */
     int limit;
+    /* NULL or "": all.  Otherwise rows whose id, dataset name, key, status
+     * or error contains this text, case-insensitively (the console's /
+     * filter, which must find rows that are not loaded yet). */
+    const char *text;
 };
 
 /* A page of loads, newest first (or ascending by id), keyset-paged by id. */
