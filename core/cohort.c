@@ -248,6 +248,29 @@ bool cohort_value_valid(enum cohort_kind kind, const char *text, char *why, size
     return true;
 }
 
+void cohort_value_shown(const char *v, char *out, size_t size)
+{
+    bool utf8 = utf8_valid(v);
+    size_t o = 0, shown = 0;
+    const unsigned char *p = (const unsigned char *)v;
+    for (; *p && o + 8 < size && shown < 60; p++, shown++) {
+        if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && !utf8))
+            o += (size_t)snprintf(out + o, size - o, "\\x%02X", *p);
+        else
+            out[o++] = (char)*p;
+    }
+    if (*p && o + 4 < size) {
+        /* Never end inside a UTF-8 sequence. */
+        while (o && ((unsigned char)out[o - 1] & 0xC0) == 0x80)
+            o--;
+        if (o && (unsigned char)out[o - 1] >= 0xC0)
+            o--;
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
 /* ---- cohorts ------------------------------------------------------------- */
 
 static char *opt_str(const PGresult *r, int row, int col)
@@ -392,8 +415,9 @@ void cohort_stages_free(struct cohort_stages *s)
 }
 
 /* The select list that renders each field the way the file wants it:
- * instants in UTC with seconds (a fraction only when there is one), dates
- * yyyy-MM-dd, numerics as stored. */
+ * instants in UTC to the second, 2020-01-01T01:01:01Z (a fraction only when
+ * there is one, in milli- or microseconds like Java's Instant.toString, so
+ * nothing stored is lost), dates yyyy-MM-dd, numerics as stored. */
 static void export_select_list(struct buf *b)
 {
     for (size_t i = 0; i < COHORT_N_FIELDS; i++) {
@@ -414,8 +438,9 @@ static void export_select_list(struct buf *b)
             buf_printf(b,
                        "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
                        "CASE WHEN extract(microseconds FROM %s)::bigint %% 1000000 = 0 THEN '' "
-                       "ELSE rtrim(to_char(%s AT TIME ZONE 'UTC', '.US'), '0') END || 'Z'",
-                       c, c, c);
+                       "WHEN extract(microseconds FROM %s)::bigint %% 1000 = 0 "
+                       "THEN to_char(%s, '.MS') ELSE to_char(%s, '.US') END || 'Z'",
+                       c, c, c, c, c);
             break;
         }
     }
@@ -584,9 +609,9 @@ enum lk_status cohort_upsert_add(struct cohort_upsert *u, const struct cohort_it
             continue;
         }
         if (!cohort_value_valid(fd->kind, v, why, sizeof why)) {
-            /* Show enough of the value to find it, never a screenful. */
-            return err_set(err, LK_FAIL, "%s '%.60s%s' %s", fd->column, v,
-                           strlen(v) > 60 ? "..." : "", why);
+            char shown[200];
+            cohort_value_shown(v, shown, sizeof shown);
+            return err_set(err, LK_FAIL, "%s '%s' %s", fd->column, shown, why);
         }
     }
     char **row = u->vals[u->n++];

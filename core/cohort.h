@@ -59,6 +59,11 @@ bool cohort_name_valid(const char *name, char *why, size_t why_size);
  * names neither field nor line: the caller adds those). */
 bool cohort_value_valid(enum cohort_kind kind, const char *text, char *why, size_t why_size);
 
+/* A value for a message: at most 60 characters, control characters and
+ * bytes that are not UTF-8 written as \xNN (so the message itself stays
+ * UTF-8 and can be stored in the audit log). */
+void cohort_value_shown(const char *value, char *out, size_t out_size);
+
 /* ---- the database side ------------------------------------------------- */
 
 struct cohort_info {

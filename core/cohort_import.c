@@ -80,25 +80,30 @@ static enum lk_status check_header(struct import_state *s, struct lk_error *err)
     for (size_t i = 0; i < n; i++) {
         if (strcmp(field(p, i), want[i]) == 0)
             continue;
+        char got[200];
+        cohort_value_shown(field(p, i), got, sizeof got);
         /* A column left out shows as the next one arriving early. */
         if (i + 1 < N_COLUMNS && strcmp(field(p, i), want[i + 1]) == 0)
             return err_set(err, LK_USAGE,
-                           "%s: the header lacks column %zu '%s' (it has '%.64s' there); the "
+                           "%s: the header lacks column %zu '%s' (it has '%s' there); the "
                            "header must be exactly the export's: %.*s",
-                           s->path, i + 1, want[i], field(p, i), (int)strlen(COHORT_CSV_HEADER) - 1,
+                           s->path, i + 1, want[i], got, (int)strlen(COHORT_CSV_HEADER) - 1,
                            COHORT_CSV_HEADER);
         return err_set(err, LK_USAGE,
-                       "%s: header column %zu is '%.64s', expected '%s'; the header must be "
+                       "%s: header column %zu is '%s', expected '%s'; the header must be "
                        "exactly the export's: %.*s",
-                       s->path, i + 1, field(p, i), want[i], (int)strlen(COHORT_CSV_HEADER) - 1,
+                       s->path, i + 1, got, want[i], (int)strlen(COHORT_CSV_HEADER) - 1,
                        COHORT_CSV_HEADER);
     }
     if (p->n_fields < N_COLUMNS)
         return err_set(err, LK_USAGE, "%s: the header has %zu columns, expected %d: '%s' and after are missing",
                        s->path, p->n_fields, N_COLUMNS, want[p->n_fields]);
-    if (p->n_fields > N_COLUMNS)
-        return err_set(err, LK_USAGE, "%s: the header has %zu columns, expected %d: '%.64s' is extra",
-                       s->path, p->n_fields, N_COLUMNS, field(p, N_COLUMNS));
+    if (p->n_fields > N_COLUMNS) {
+        char extra[200];
+        cohort_value_shown(field(p, N_COLUMNS), extra, sizeof extra);
+        return err_set(err, LK_USAGE, "%s: the header has %zu columns, expected %d: '%s' is extra",
+                       s->path, p->n_fields, N_COLUMNS, extra);
+    }
     return LK_OK;
 }
 
@@ -114,9 +119,12 @@ static enum lk_status on_record(struct import_state *s, struct lk_error *err)
     if (p->n_fields != N_COLUMNS)
         return err_set(err, LK_FAIL, "%s line %lld: %zu fields, expected %d", s->path, p->rec_line,
                        p->n_fields, N_COLUMNS);
-    if (strcmp(field(p, 0), s->name) != 0)
-        return err_set(err, LK_FAIL, "%s line %lld: cohort_name is '%.80s', expected '%s'", s->path,
-                       p->rec_line, field(p, 0), s->name);
+    if (strcmp(field(p, 0), s->name) != 0) {
+        char got[200];
+        cohort_value_shown(field(p, 0), got, sizeof got);
+        return err_set(err, LK_FAIL, "%s line %lld: cohort_name is '%s', expected '%s'", s->path,
+                       p->rec_line, got, s->name);
+    }
     struct cohort_item it;
     for (int f = 0; f < COHORT_N_FIELDS; f++) {
         const char *v = field(p, (size_t)f + 1);

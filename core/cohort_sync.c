@@ -44,9 +44,11 @@ static enum lk_status on_item(const json_t *item, void *ud, struct lk_error *err
     }
     if (cohort_upsert_add(s->up, &it, s->n, err) != LK_OK) {
         /* Name the item by its key when it has one. */
-        if (it.v[COHORT_F_SUBSCRIPTION] && *it.v[COHORT_F_SUBSCRIPTION])
-            err_prefix(err, "item %lld (subscriptionNumber %.80s)", s->n, it.v[COHORT_F_SUBSCRIPTION]);
-        else
+        if (it.v[COHORT_F_SUBSCRIPTION] && *it.v[COHORT_F_SUBSCRIPTION]) {
+            char shown[200];
+            cohort_value_shown(it.v[COHORT_F_SUBSCRIPTION], shown, sizeof shown);
+            err_prefix(err, "item %lld (subscriptionNumber %s)", s->n, shown);
+        } else
             err_prefix(err, "item %lld", s->n);
         return LK_FAIL;
     }
