@@ -49,6 +49,7 @@
     X(EXPORT,       "export",        1, "submit an export") \
     X(CLEAR,        "clear",         1, "clear (re-run) the selected task") \
     X(INGEST,       "ingest",        1, "register and process new files") \
+    X(INGEST_ALL,   "ingest-all",    1, "register and process new files of every dataset") \
     X(SYNC,         "sync",          1, "read the selected item again from its source") \
     X(IMPORT,       "import",        1, "load a file into the selected item") \
     X(RUNS,         "runs",          0, "choose the run to show (newest first)") \

@@ -92,6 +92,7 @@ const char keymap_defaults[] =
     "bind generic e          export\n"
     "bind generic C          clear\n"
     "bind generic i          ingest\n"
+    "bind datasets A         ingest-all\n"
     "bind generic S          sync\n"
     "bind generic U          import\n"
     "bind stages  R          runs\n"
