@@ -169,8 +169,12 @@ hasnt "wrong credentials: the secret is not echoed" "$ERR" "wr0ng-s3cret-value"
 # ---- watching to every ending
 watch_job() {   # FATE-JSON → submits a job with that fate, sets W
     zuora_ctl POST /_control/job_fate "$1" >/dev/null
-    "$L" export --from "$(date -u -d '1 day ago' +%F)" --yes >/dev/null 2>&1
-    W=$(sql "SELECT job_id FROM lakeop.zuora_jobs ORDER BY id DESC LIMIT 1")
+    if "$L" export --from "$(date -u -d '1 day ago' +%F)" --yes --json >"$T/sub.json" 2>"$T/sub.err"; then
+        W=$(python3 -c "import json; print(json.load(open('$T/sub.json'))['job']['id'])")
+    else
+        W=none
+        lk_fail "submit for $1" "$(cat "$T/sub.err")"
+    fi
 }
 watch_job '{"job":"next","fate":"error"}'
 s=$(now_ms); run job "$W" --watch --interval 2; e=$(now_ms)
@@ -213,5 +217,19 @@ g1=$(gets "$W")
 polls=$((g1 - g0))
 [ "$polls" -ge 3 ] && [ "$polls" -le 6 ] && lk_pass "one request per interval ($polls polls in ~8 s at 2 s)" \
     || lk_fail "one request per interval" "$polls polls"
+
+# A token revoked early: one 401, one fresh token, the watch carries on.
+watch_job '{"job":"next","fate":"stuck_executing"}'
+t0=$(stat_of "d['tokens_issued']")
+"$L" job "$W" --watch --interval 2 >"$OUT" 2>"$ERR" &
+wpid=$!
+sleep 3
+zuora_ctl POST /_control/expire_tokens '{}' >/dev/null
+sleep 3
+zuora_ctl POST /_control/job_fate "{\"job\":\"$W\",\"fate\":\"completed\"}" >/dev/null
+wait $wpid; RC=$?
+expect_rc "token expired mid-watch: refreshed, exit 0" 0
+t1=$(stat_of "d['tokens_issued']")
+[ $((t1 - t0)) -eq 2 ] && lk_pass "401: exactly one fresh token" || lk_fail "401 refresh" "$t0 -> $t1"
 
 lk_done
