@@ -1,0 +1,40 @@
+/* The Stages screen's parts (screens/stages.c with its runs list,
+ * stages_clear_dlg.c, stages_task.c) and what they ask of each other.
+ * Everything here runs on the UI thread. */
+#ifndef LAKEOP_STAGES_UI_H
+#define LAKEOP_STAGES_UI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "airflow.h"
+#include "theme.h"
+#include "tui.h"
+
+/* The semantic colour of a task-instance or run state. */
+enum theme_el stages_state_el(const char *state);
+/* "2024-01-01 09:00:05" (local time) from Airflow's ISO text, the text as
+ * sent when it is not a time, "-" for none. */
+void stages_fmt_time(const char *iso, char *out, size_t size);
+/* "4.2s", "3m05s", "1h02m"; "-" when negative (unknown). */
+void stages_fmt_duration(double secs, char *out, size_t size);
+
+/* The Stages screen s (found below the dialog on the stack): does it still
+ * show run_id and is task_id still the selected row?  Otherwise why. */
+bool stages_target_is(struct screen *s, const char *run_id, const char *task_id, char *why,
+                      size_t why_size);
+/* After a clear: follow the touched instances of the shown run until they
+ * finish (polls every 2.5 s, backs off after failures). */
+void stages_watch(struct screen *s, const char *run_id, const struct airflow_ti_list *touched);
+/* Reloads and shows run_id (NULL: the latest). */
+void stages_show_run(struct screen *s, const char *run_id);
+
+/* The clear flow on the selected task (stages_clear_dlg.c): toggles, the
+ * dry-run list, confirmation, the clear, its audit, then stages_watch(). */
+void stages_clear_open(struct screen *s, const char *dag_id, const char *run_id,
+                       const char *task_id);
+
+/* A task's detail and log with follow (stages_task.c). */
+void stages_task_open(struct tui *t, const char *dag_id, const char *run_id, const char *task_id);
+
+#endif
