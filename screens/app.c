@@ -56,6 +56,7 @@ struct app {
 
     int busy;
     char busy_what[128];
+    int script_line;             /* where a restarted session resumes its script */
 };
 
 struct app_wctx {
@@ -553,6 +554,7 @@ static int run_session(struct app *app)
         .read_only = app->read_only,
         .script = getenv("LAKEOP_SCRIPT"),
         .timings = getenv("LAKEOP_TIMINGS"),
+        .script_skip = app->script_line,
         .workers = 3,
     };
     char err[512];
@@ -587,6 +589,7 @@ static int run_session(struct app *app)
     tui_timing(t, "start");
     open_first_screen(app);
     int rc = tui_run(t);
+    app->script_line = t->script_line;
     /* Unblock workers still waiting for the migration, then stop them. */
     pthread_mutex_lock(&app->mu);
     if (app->db_state == DBS_WAITING) {

@@ -186,6 +186,9 @@ struct tui *tui_new(const struct tui_options *opt, loop_ctx_new_fn ctx_new,
             free(t);
             return NULL;
         }
+        char skip[1024];
+        while (t->script_line < opt->script_skip && fgets(skip, sizeof skip, t->script))
+            t->script_line++;
     }
     if (opt->timings && *opt->timings)
         t->timings = fopen(opt->timings, "a");

@@ -43,6 +43,7 @@ struct tui_options {
     bool mouse;
     bool read_only;
     const char *script;      /* LAKEOP_SCRIPT: one step per line */
+    int script_skip;         /* lines a previous session already ran (:env restarts) */
     const char *timings;     /* LAKEOP_TIMINGS: a file for key→paint timings */
     int workers;
 };
