@@ -152,7 +152,8 @@ static void query_done(struct loop *loop, void *p, bool orphaned)
                 const char *from = PQgetvalue(q->res, i, 7);
                 const char *cells[N_COLS] = {
                     PQgetvalue(q->res, i, 1), status, PQgetvalue(q->res, i, 3), when, age, took, batches,
-                    records, *from ? from : "afterLastIncrement", PQgetvalue(q->res, i, 12),
+                    records, *from ? from : strcmp(PQgetvalue(q->res, i, 3), "lookup") ? "afterLastIncrement" : "-",
+                    PQgetvalue(q->res, i, 12),
                 };
                 enum theme_el el = failed && !strcmp(status, "completed") ? TH_STATE_FAILED : jobs_status_el(status);
                 tbl_row(js->tbl, PQgetvalue(q->res, i, 1), cells, COL_STATUS, el);

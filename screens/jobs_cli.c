@@ -390,7 +390,9 @@ int cli_jobs(struct cli *cli, int argc, char **argv)
             fputc(' ', f);
             field(f, r->status, 12);
             fprintf(f, " %-9s %-20s %-9s %10lld  ", r->origin, sub, batches, r->records);
-            field(f, r->incremental_time ? r->incremental_time : "afterLastIncrement", 0);
+            /* NULL means afterLastIncrement only for jobs whose request we know. */
+            field(f, r->incremental_time ? r->incremental_time
+                     : strcmp(r->origin, "lookup") == 0 ? "-" : "afterLastIncrement", 0);
             fputc('\n', f);
         }
         if (n == (size_t)limit)
