@@ -33,13 +33,13 @@
 enum { COL_ID, COL_DATASET, COL_KEY, COL_STATUS, COL_SIZE, COL_MODIFIED, COL_RECORDS, COL_ERROR, N_COLS };
 
 static const struct tbl_col LOADS_COLS[N_COLS] = {
-    { "Id", 8, 4, TBL_RIGHT, true },
-    { "Dataset", 28, 8, TBL_LEFT, false },
+    { "Id", 7, 4, TBL_RIGHT, true },
+    { "Dataset", 24, 8, TBL_LEFT, false },
     { "Key", 0, 10, TBL_LEFT, false },
     { "Status", 19, 7, TBL_LEFT, false },
     { "Size", 9, 5, TBL_RIGHT, false },
     { "Modified", 16, 10, TBL_LEFT, false },
-    { "Records", 9, 5, TBL_RIGHT, true },
+    { "Records", 8, 5, TBL_RIGHT, true },
     { "Error", 0, 8, TBL_LEFT, false },
 };
 
@@ -301,6 +301,7 @@ struct detail_req {
     struct load ld;
     struct load_event *ev;
     size_t n_ev;
+    char *errored_area;          /* where an errored load's file is when errored_key is not kept */
     enum lk_status st;
     struct lk_error err;
 };
@@ -317,9 +318,16 @@ static void detail_work(void *wctx, void *p)
     r->st = load_get(db, r->id, &r->ld, &r->err);
     if (r->st == LK_OK)
         r->st = load_events(db, r->id, &r->ev, &r->n_ev, &r->err);
+    const struct cfg_dataset *cd = r->st == LK_OK ? cfg_dataset_find(app_ctx(wctx)->env, r->ld.dataset) : NULL;
+    if (cd && cd->incoming && !r->ld.errored_key && r->ld.status == LOAD_ERRORED) {
+        struct lk_error ignored;
+        err_clear(&ignored);
+        r->errored_area = ingest_errored_url(cd->incoming, r->ld.key, &ignored);
+    }
 }
 
-static void fill_detail(struct detail *d, const struct load *ld, const struct load_event *ev, size_t n_ev)
+static void fill_detail(struct detail *d, const struct load *ld, const struct load_event *ev, size_t n_ev,
+                        const char *errored_area)
 {
     char text[256], when[40];
     detail_kv(d, "id", (snprintf(text, sizeof text, "%lld", ld->id), text));
@@ -333,7 +341,7 @@ static void fill_detail(struct detail *d, const struct load *ld, const struct lo
     detail_heading(d, "Keys");
     detail_kv(d, "incoming", ld->key);
     detail_kv(d, "raw-hist", ld->raw_hist_key ? ld->raw_hist_key : "-");
-    detail_kv(d, "errored", ld->errored_key ? ld->errored_key : "-");
+    detail_kv(d, "errored", ld->errored_key ? ld->errored_key : errored_area ? errored_area : "-");
     detail_heading(d, "Size and times");
     char size[32];
     fmt_size(ld->size, size, sizeof size);
@@ -377,12 +385,13 @@ static void detail_done(struct loop *loop, void *p, bool orphaned)
             char text[1024];
             detail_fail(d, err_text(&r->err, text, sizeof text));
         } else {
-            fill_detail(d, &r->ld, r->ev, r->n_ev);
+            fill_detail(d, &r->ld, r->ev, r->n_ev, r->errored_area);
         }
         tui_dirty(r->ds, true);
     }
     load_free(&r->ld);
     load_events_free(r->ev, r->n_ev);
+    free(r->errored_area);
     free(r);
 }
 
