@@ -88,6 +88,12 @@ enum lk_status stores3_writer_commit(struct stores3_writer *w, struct store_obje
                                      struct lk_error *err);
 void stores3_writer_abort(struct stores3_writer *w);
 
+/* The retry decision for S3 answers (an http_retry_fn): the HTTP layer's
+ * statuses, plus RequestTimeout (a 400) and InternalError / SlowDown /
+ * ServiceUnavailable / RequestTimeout inside a 200 (CopyObject and
+ * CompleteMultipartUpload).  Never credentials, missing buckets or uploads. */
+bool stores3_retry(const struct http_response *resp, void *ud);
+
 /* Appends text percent-encoded the way SigV4 signs it: A-Za-z0-9-._~ kept
  * (and '/' when keep_slash), everything else %XX in upper case. */
 void stores3_encode(struct buf *out, const char *text, bool keep_slash);

@@ -251,7 +251,7 @@ static bool body_has_error(const struct http_response *resp)
 
 /* S3's retry rules on top of the HTTP layer's: RequestTimeout comes as a
  * 400, and CopyObject / CompleteMultipartUpload may put an error in a 200. */
-static bool s3_retry(const struct http_response *resp, void *ud)
+bool stores3_retry(const struct http_response *resp, void *ud)
 {
     if (http_status_retryable(resp->status))
         return true;
@@ -279,7 +279,7 @@ static void request_init(const struct stores3 *s, struct http_request *req, cons
         req->aws_secret = s->secret_key;
     }
     req->timeout_ms = SMALL_TIMEOUT_MS;
-    req->retry = s3_retry;
+    req->retry = stores3_retry;
     req->cancel = s->cancel;
 }
 
@@ -315,6 +315,9 @@ static enum lk_status s3_fail(const struct stores3 *s, const char *verb, const c
     } else if (CODE("ExpiredToken") || CODE("TokenRefreshRequired")) {
         snprintf(reason, sizeof reason, "the AWS session token has expired: renew the credentials for environment '%s'",
                  s->env_name);
+    } else if (CODE("InvalidToken")) {
+        snprintf(reason, sizeof reason, "the AWS session token is not valid: renew the credentials for environment '%s'",
+                 s->env_name);
     } else if (CODE("RequestTimeTooSkewed")) {
         snprintf(reason, sizeof reason, "this machine's clock is too far from the S3 server's: fix the clock");
     } else if (CODE("NoSuchUpload")) {
@@ -328,6 +331,12 @@ static enum lk_status s3_fail(const struct stores3 *s, const char *verb, const c
     } else if (CODE("PermanentRedirect") || CODE("AuthorizationHeaderMalformed") || status == 301) {
         snprintf(reason, sizeof reason, "bucket '%s' is not in region %s (s3.region)", bucket ? bucket : "",
                  s->region);
+    } else if (!code && status == 400 && !resp->body.len) {
+        /* HEAD answers carry no body; a bare 400 there is most often a bad
+         * session token or a region the bucket is not in. */
+        snprintf(reason, sizeof reason,
+                 "the S3 server refused the request without a reason: check AWS credentials "
+                 "(session token) and s3.region for environment '%s'", s->env_name);
     } else if (code_retryable(code) || http_status_retryable(status)) {
         snprintf(reason, sizeof reason, "the S3 server kept failing (retries exhausted)");
     } else {

@@ -341,6 +341,50 @@ static void test_addressing_styles(void **state)
     http_client_free(http);
 }
 
+static bool retried(long status, const char *body)
+{
+    struct http_response r;
+    http_response_init(&r);
+    r.status = status;
+    if (body)
+        buf_puts(&r.body, body);
+    bool yes = stores3_retry(&r, NULL);
+    http_response_free(&r);
+    return yes;
+}
+
+#define ERR(code) "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>" code "</Code>" \
+                  "<Message>m</Message><RequestId>r</RequestId></Error>"
+
+static void test_retry_rules(void **state)
+{
+    (void)state;
+    assert_true(retried(500, ERR("InternalError")));
+    assert_true(retried(503, ERR("SlowDown")));
+    assert_true(retried(503, ERR("ServiceUnavailable")));
+    assert_true(retried(502, "<html>bad gateway</html>"));
+    assert_true(retried(504, NULL));
+    assert_true(retried(400, ERR("RequestTimeout")));
+    /* A 200 carrying <Error> (CopyObject, CompleteMultipartUpload). */
+    assert_true(retried(200, ERR("InternalError")));
+    assert_true(retried(200, ERR("SlowDown")));
+
+    assert_false(retried(200, "<CompleteMultipartUploadResult><ETag>\"e\"</ETag></CompleteMultipartUploadResult>"));
+    assert_false(retried(200, NULL));
+    assert_false(retried(400, ERR("EntityTooSmall")));
+    assert_false(retried(400, ERR("InvalidPart")));
+    assert_false(retried(400, ERR("RequestTimeTooSkewed")));
+    assert_false(retried(400, ERR("ExpiredToken")));
+    assert_false(retried(400, NULL));
+    assert_false(retried(403, ERR("SignatureDoesNotMatch")));
+    assert_false(retried(403, ERR("AccessDenied")));
+    assert_false(retried(403, ERR("InvalidAccessKeyId")));
+    assert_false(retried(404, ERR("NoSuchBucket")));
+    assert_false(retried(404, ERR("NoSuchUpload")));
+    assert_false(retried(200, ERR("AccessDenied")));
+    assert_false(retried(400, "<Error><Code>RequestTimeout</Code>"));   /* cut short: unknown */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -354,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_sigv4_encoding),
         cmocka_unit_test(test_addressing_styles),
+        cmocka_unit_test(test_retry_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
