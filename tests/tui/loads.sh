@@ -47,6 +47,7 @@ ld_has "detail shows where the errored file is" "$f" "s3://lake-incoming/errored
 ld_has "detail shows the history: registration" "$f" "(new) → ready  by ingest: registered"
 ld_has "detail shows the history: errored" "$f" "erroring → errored  by ingest"
 ld_has "detail shows file_land_timestamp" "$f" "file_land_timestamp"
+tui_compare loads-detail "$f"      # fixed times: the whole screen is compared
 
 # Retry one: confirmation with the target, then ready and the file back.
 f=$d/loads-confirm.txt
