@@ -47,7 +47,7 @@ q -c "INSERT INTO lakeop.cohort_items
 q -c "VACUUM ANALYZE lakeop.cohort_items" || exit 1
 
 # The same rows rendered the same way, for psql's \copy.
-sel=$(q -c "SELECT 1" >/dev/null; cat <<'EOF'
+sel=$(cat <<'EOF'
 SELECT 'Bench1M', subscription_name, processing_stage, to_char(start_date, 'YYYY-MM-DD'), currency,
        old_price::text, estimated_new_price::text, billing_period,
        to_char(when_estimation_done AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), salesforce_price_rise_id,
