@@ -12,6 +12,7 @@
  * otherwise the number of loads, so that a bulk retry is never one Enter
  * away.  Just before acting, the dialog re-checks that every target is
  * still shown as errored; ingest_retry refuses a load that is not. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,10 +44,31 @@ static const struct tbl_col LOADS_COLS[N_COLS] = {
     { "Error", 0, 8, TBL_LEFT, false },
 };
 
+/* The generation of the newest query, shared with the workers, so that a
+ * query made stale by more typing before a worker took it is never sent
+ * (a / filter that matches nothing reads the whole table: typing a word
+ * must not queue one such scan per letter).  Freed by the last owner. */
+struct gen_cell {
+    atomic_uint gen;
+    atomic_int refs;
+};
+
+static struct gen_cell *gen_ref(struct gen_cell *c)
+{
+    atomic_fetch_add(&c->refs, 1);
+    return c;
+}
+
+static void gen_unref(struct gen_cell *c)
+{
+    if (atomic_fetch_sub(&c->refs, 1) == 1)
+        free(c);
+}
+
 struct loads {
     struct screen *s;
     struct tbl *tbl;
-    unsigned generation;         /* answers to an older query are dropped */
+    struct gen_cell *gen;        /* answers to an older query are dropped */
     bool painted;
     int status;                  /* enum load_status, or -1: every status */
     char *dataset;               /* NULL: every dataset */
@@ -95,6 +117,7 @@ static void fmt_when(long long t, char *out, size_t size)
 
 struct list_job {
     struct loads *l;             /* touched only in done(), when not orphaned */
+    struct gen_cell *gen;
     unsigned generation;
     bool replace;
     long long before;            /* keyset: ids below this; 0: the newest */
@@ -112,6 +135,9 @@ static void list_work(void *wctx, void *p)
 {
     struct list_job *j = p;
     err_clear(&j->err);
+    j->st = LK_OK;
+    if (atomic_load(&j->gen->gen) != j->generation)
+        return;                  /* superseded while queued */
     PGconn *db = app_db(wctx, &j->err);
     if (!db) {
         j->st = LK_FAIL;
@@ -144,7 +170,7 @@ static void add_row(struct tbl *t, const struct load *ld)
 static void list_done(struct loop *loop, void *p, bool orphaned)
 {
     struct list_job *j = p;
-    if (!orphaned && j->generation == j->l->generation) {
+    if (!orphaned && j->generation == atomic_load(&j->gen->gen)) {
         struct loads *l = j->l;
         if (j->st != LK_OK) {
             char text[1024];
@@ -163,6 +189,7 @@ static void list_done(struct loop *loop, void *p, bool orphaned)
         tui_dirty(l->s, false);
     }
     load_array_free(j->rows, j->n);
+    gen_unref(j->gen);
     free(j->dataset);
     free(j->text);
     free(j);
@@ -172,7 +199,8 @@ static void list_query(struct loads *l, const char *before, bool replace, int li
 {
     struct list_job *j = xcalloc(1, sizeof *j);
     j->l = l;
-    j->generation = l->generation;
+    j->gen = gen_ref(l->gen);
+    j->generation = atomic_load(&l->gen->gen);
     j->replace = replace;
     j->limit = limit;
     j->before = before ? atoll(before) : 0;
@@ -195,14 +223,14 @@ static void loads_reload(struct screen *s)
     size_t loaded = tbl_loaded(l->tbl);
     int limit = loaded > LOADS_PAGE ? (int)(loaded < LOADS_REFRESH_MAX ? loaded : LOADS_REFRESH_MAX)
                                     : LOADS_PAGE;
-    l->generation++;
+    atomic_fetch_add(&l->gen->gen, 1);
     list_query(l, NULL, true, limit);
 }
 
 static void loads_filter(struct tbl *t, const char *filter, void *ud)
 {
     struct loads *l = ud;
-    l->generation++;
+    atomic_fetch_add(&l->gen->gen, 1);
     list_query(l, NULL, true, LOADS_PAGE);
 }
 
@@ -258,6 +286,9 @@ static void *loads_open(struct screen *s, const char *arg, void *data)
         free(l);
         return NULL;
     }
+    l->gen = xcalloc(1, sizeof *l->gen);
+    atomic_init(&l->gen->gen, 0);
+    atomic_init(&l->gen->refs, 1);
     l->tbl = tbl_new(LOADS_COLS, N_COLS);
     tbl_on_fetch(l->tbl, loads_fetch, l);
     tbl_on_filter(l->tbl, loads_filter, l);
@@ -277,6 +308,7 @@ static void loads_close(struct screen *s)
 {
     struct loads *l = s->st;
     tbl_free(l->tbl);
+    gen_unref(l->gen);
     free(l->dataset);
     free(l);
 }
