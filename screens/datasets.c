@@ -26,15 +26,15 @@ enum { COL_NAME, COL_FRESH, COL_NEWEST, COL_AGE, COL_READY, COL_ACTIVE, COL_ARCH
        COL_SNAPSHOT, N_COLS };
 
 static const struct tbl_col DATASETS_COLS[N_COLS] = {
-    { "Dataset", 0, 12, TBL_LEFT, false },
+    { "Dataset", 0, 24, TBL_LEFT, false },
     { "Fresh", 5, 5, TBL_LEFT, false },
-    { "Newest archived", 16, 10, TBL_LEFT, false },
+    { "Newest archived", 16, 6, TBL_LEFT, false },
     { "Age", 7, 3, TBL_RIGHT, false },
     { "Ready", 6, 3, TBL_RIGHT, true },
     { "-ing", 5, 3, TBL_RIGHT, true },
     { "Archived", 8, 4, TBL_RIGHT, true },
     { "Errored", 7, 3, TBL_RIGHT, true },
-    { "Snapshot", 0, 8, TBL_LEFT, false },
+    { "Snapshot", 0, 4, TBL_LEFT, false },
 };
 
 struct datasets {

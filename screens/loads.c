@@ -36,10 +36,10 @@ enum { COL_ID, COL_DATASET, COL_KEY, COL_STATUS, COL_SIZE, COL_MODIFIED, COL_REC
 static const struct tbl_col LOADS_COLS[N_COLS] = {
     { "Id", 7, 4, TBL_RIGHT, true },
     { "Dataset", 24, 8, TBL_LEFT, false },
-    { "Key", 0, 10, TBL_LEFT, false },
+    { "Key", 0, 18, TBL_LEFT, false },
     { "Status", 19, 7, TBL_LEFT, false },
     { "Size", 9, 5, TBL_RIGHT, false },
-    { "Modified", 16, 10, TBL_LEFT, false },
+    { "Modified", 16, 8, TBL_LEFT, false },
     { "Records", 8, 5, TBL_RIGHT, true },
     { "Error", 0, 8, TBL_LEFT, false },
 };
