@@ -99,5 +99,15 @@ st=$(ld_psql "SELECT string_agg(status, ',' ORDER BY id) FROM lakeop.loads WHERE
 [ "$st" = "errored,errored" ] && lk_pass "cancelled retry left the loads errored" || lk_fail "cancelled retry left the loads errored" "$st"
 tui_no_asan "$d/loads-prod.err"
 
+# Read-only: refused with a message, nothing asked, nothing changed.
+sed "s|@OUT@|$d|g" "$LK_ROOT/tests/tui/scripts/loads-ro.script" > "$d/loads-ro.script"
+env LAKEOP_HEADLESS=1 LINES=30 COLUMNS=180 TERM=xterm-256color LAKEOP_SCRIPT="$d/loads-ro.script" \
+    timeout 90 "$LK_BIN" --read-only >"$d/loads-ro.out" 2>"$d/loads-ro.err"
+ld_has "read-only refuses retry" "$d/loads-ro-retry.txt" "read-only: 'retry' changes something and is refused"
+ld_has "read-only refuses ingest" "$d/loads-ro-ingest.txt" "read-only: 'ingest' changes something and is refused"
+st=$(ld_psql "SELECT string_agg(status, ',' ORDER BY id) FROM lakeop.loads WHERE id IN ($id1, $id2)")
+[ "$st" = "errored,errored" ] && lk_pass "read-only changed nothing" || lk_fail "read-only changed nothing" "$st"
+tui_no_asan "$d/loads-ro.err"
+
 [ -n "${LD_KEEP:-}" ] && cp -r "$d" "$LD_KEEP"
 lk_done
