@@ -16,6 +16,8 @@
 #                     datasets it ages by four days are stale.
 #   ld_psql SQL       runs SQL, prints the rows (unaligned, |-separated)
 #   ld_run NAME LINES COLS [ENV...]   runs tests/tui/scripts/NAME.script headless
+#
+# LD_KEEP=DIR keeps a run's dumps and logs (copied there at the end).
 
 ld_psql() {
     psql -X -qAt -v ON_ERROR_STOP=1 -h "$LK_PG_HOST" -p "$LK_PG_PORT" -U postgres -d "$LD_DB" -c "$1"
