@@ -117,4 +117,85 @@ lk_check "protected: typed name clears" has "$d/prod-cleared.txt" "cleared 11 ta
 [ "$(real_clears)" = 1 ] && lk_pass "protected: one real clear" || lk_fail "protected: one real clear" "$(real_clears)"
 lk_check "protected: the screen shows the cleared states" has "$d/prod-cleared.txt" "watching" "no state"
 
+# ---- the whole clear in a real terminal: request, audit, live states -------
+command -v tmux >/dev/null || { lk_fail "tmux" "tmux is not installed"; lk_done; exit 1; }
+airflow_ctl POST /_control/reset >/dev/null
+sock=lakeop-stages-$$
+T() { tmux -L "$sock" "$@"; }
+lk_on_exit "tmux -L '$sock' kill-server"
+T new-session -d -s live -x 160 -y 40 \
+    "env LAKEOP_CONFIG='$LAKEOP_CONFIG' HOME='$HOME' XDG_STATE_HOME='$XDG_STATE_HOME' TZ=UTC \
+     LAKEOP_AIRFLOW_URL='$LAKEOP_AIRFLOW_URL' LAKEOP_AIRFLOW_USER=ops LAKEOP_AIRFLOW_PASSWORD=pw \
+     ASAN_OPTIONS='$ASAN_OPTIONS' UBSAN_OPTIONS='$UBSAN_OPTIONS' '$LK_BIN' 2>'$d/live.err'; \
+     echo \$? > '$d/live.exit'; sleep 30"
+pane() { T capture-pane -p -t live; }
+wait_for() {   # TEXT [seconds]
+    i=0; limit=$(( ${2:-10} * 10 ))
+    while [ $i -lt $limit ]; do
+        pane | grep -qF -- "$1" && return 0
+        sleep 0.1; i=$((i + 1))
+    done
+    echo "waited for '$1'; the screen:"; pane
+    return 1
+}
+wait_re() {   # REGEX [seconds]
+    i=0; limit=$(( ${2:-10} * 10 ))
+    while [ $i -lt $limit ]; do
+        pane | grep -qE -- "$1" && return 0
+        sleep 0.1; i=$((i + 1))
+    done
+    echo "waited for /$1/; the screen:"; pane
+    return 1
+}
+keys() { T send-keys -t live "$@"; sleep 0.2; }
+lk_check "console starts" wait_for "airflow:" 15
+keys : stages Enter
+lk_check "Stages opens on the latest run" wait_for "(latest)"
+keys R
+lk_check "runs list" wait_for "Runs, newest first"
+keys j j j j Enter
+lk_check "the failed run chosen" wait_for "run $RUN3  failed"
+keys C
+lk_check "dry-run list shown" wait_for "11 task instances will re-run (dry run: nothing changed yet)"
+[ "$(real_clears)" = 0 ] && lk_pass "the preview sent no real clear" || lk_fail "the preview sent no real clear" "$(real_clears)"
+keys Enter
+lk_check "confirmation, focus on Cancel" wait_for "[ Cancel ]  [ OK ]"
+keys Tab Enter
+lk_check "cleared, watching" wait_for "watching 11 cleared task instances of this run"
+lk_check "exactly the expected clear body was sent" python3 -c '
+import json, sys, urllib.request
+url = sys.argv[1] + "/_control/requests?method=POST&path=/api/v1/dags/supporter_experience/clearTaskInstances"
+reqs = json.load(urllib.request.urlopen(url))["requests"]
+real = [r["body"] for r in reqs if r["body"].get("dry_run") is False]
+dry = [r["body"] for r in reqs if r["body"].get("dry_run") is True]
+want = {"dry_run": False, "dag_run_id": "scheduled__2024-01-03T00:00:00+00:00", "task_ids": ["zuora_account"],
+        "include_downstream": True, "include_upstream": False, "include_future": False, "include_past": False,
+        "only_failed": False, "only_running": False, "include_subdags": False, "include_parentdag": False,
+        "reset_dag_runs": True}
+assert real == [want], real
+assert dry and all(dict(b, dry_run=False) == want for b in dry), dry
+' "$LK_AIRFLOW_URL"
+lk_check "the run is queued again, the cleared tasks have no state" python3 -c '
+import json, sys, urllib.request
+st = json.load(urllib.request.urlopen(sys.argv[1] + "/_control/state"))
+run = [r for r in st["runs"] if r["dag_id"] == "supporter_experience" and r["dag_run_id"].startswith("scheduled__2024-01-03")][0]
+assert run["state"] in ("queued", "running"), run
+tis = [t for t in st["task_instances"] if t["dag_id"] == "supporter_experience" and t["dag_run_id"] == run["dag_run_id"]]
+assert len(tis) == 13 and sum(1 for t in tis if t["state"] is None) == 11, tis
+' "$LK_AIRFLOW_URL"
+lk_check "the screen shows the new states" wait_re "^ zuora_account +no state +3 "
+lk_check "audited with the touched instances" test "$(audit_rows "SELECT action || ' ' || result || ' ' || operator || ' ' || jsonb_array_length(params->'task_instances') FROM lakeop.audit WHERE action = 'stage.clear' AND env = 'CODE'")" = "stage.clear ok alice 11"
+# Airflow unreachable mid-watch: the old states stay, "refresh failed", then it recovers.
+airflow_ctl POST /_control/fault '{"match":"GET /api/v1/dags/supporter_experience/dagRuns","drop":true,"times":-1}' >/dev/null
+lk_check "unreachable mid-watch: refresh failed shown" wait_for "refresh failed" 20
+lk_check "unreachable mid-watch: the states stay shown" wait_re "^ zuora_account +no state +3 "
+airflow_ctl DELETE /_control/fault >/dev/null
+airflow_ctl POST /_control/advance '{"seconds": 20000}' >/dev/null
+lk_check "the states follow until the cleared tasks finish" wait_for "cleared tasks finished: 11 success, 0 failed, 0 other" 40
+lk_check "the screen shows success" wait_re "^ zuora_account +success +4 "
+keys q
+i=0; while [ $i -lt 100 ] && [ ! -s "$d/live.exit" ]; do sleep 0.1; i=$((i + 1)); done
+[ "$(cat "$d/live.exit" 2>/dev/null)" = 0 ] && lk_pass "q quits with 0" || lk_fail "q quits with 0" "$(cat "$d/live.exit" "$d/live.err" 2>/dev/null)"
+tui_no_asan "$d/live.err"
+
 lk_done
