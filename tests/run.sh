@@ -55,6 +55,7 @@ done
 if ! $only_unit; then
     for t in tests/integration/*.sh tests/tui/*.sh; do
         [ -f "$t" ] || continue
+        [ "$(basename "$t")" = lib.sh ] && continue   # shared helpers, not a test
         run_one "$t" sh "$t"
     done
 fi
