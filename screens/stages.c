@@ -479,16 +479,18 @@ void stages_watch(struct screen *s, const char *run_id, const struct airflow_ti_
              st->n_watch == 1 ? "" : "s");
     st->note_el = TH_STATE_RUNNING;
     st->poll_ms = STAGES_POLL_MS;
+    char *chosen = xstrdup(run_id);
     free(st->run_id);
-    st->run_id = xstrdup(run_id);
+    st->run_id = chosen;
     submit_load(st, false);
 }
 
 void stages_show_run(struct screen *s, const char *run_id)
 {
     struct stages *st = s->st;
+    char *chosen = run_id ? xstrdup(run_id) : NULL;   /* run_id may be st->run_id */
     free(st->run_id);
-    st->run_id = run_id ? xstrdup(run_id) : NULL;
+    st->run_id = chosen;
     watch_clear(st);
     st->note[0] = '\0';
     submit_load(st, false);

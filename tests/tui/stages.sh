@@ -198,4 +198,21 @@ i=0; while [ $i -lt 100 ] && [ ! -s "$d/live.exit" ]; do sleep 0.1; i=$((i + 1))
 [ "$(cat "$d/live.exit" 2>/dev/null)" = 0 ] && lk_pass "q quits with 0" || lk_fail "q quits with 0" "$(cat "$d/live.exit" "$d/live.err" 2>/dev/null)"
 tui_no_asan "$d/live.err"
 
+# ---- an empty dry run, trigger and pause ----------------------------------
+airflow_ctl POST /_control/reset >/dev/null
+run_script stages-change 40 160
+lk_check "only failed on a successful run: nothing to clear" has "$d/change-empty.txt" \
+    "[x] o only failed" "nothing to clear: no task instance matches these options"
+[ "$(real_clears)" = 0 ] && lk_pass "an empty dry run clears nothing" || lk_fail "an empty dry run clears nothing" "$(real_clears)"
+lk_check "trigger asks first" has "$d/change-trigger-ask.txt" "Start a new run of DAG supporter_experience now?" "[ Cancel ]"
+lk_check "triggered: the new run is shown" has "$d/change-triggered.txt" "triggered run manual__" "run manual__"
+lk_check "paused" has "$d/change-paused.txt" "paused supporter_experience" "DAG supporter_experience (paused)"
+lk_check "the double has the new run and the DAG paused" python3 -c '
+import json, sys, urllib.request
+st = json.load(urllib.request.urlopen(sys.argv[1] + "/_control/state"))
+assert st["dags"]["supporter_experience"]["is_paused"] is True, st["dags"]
+assert any(r["dag_run_id"].startswith("manual__") for r in st["runs"] if r["dag_id"] == "supporter_experience")
+' "$LK_AIRFLOW_URL"
+lk_check "trigger and pause audited" test "$(audit_rows "SELECT string_agg(action || ' ' || result || ' ' || (params->>'dag_id'), ',' ORDER BY id) FROM lakeop.audit WHERE action IN ('stage.trigger', 'stage.pause')")" = "stage.trigger ok supporter_experience,stage.pause ok supporter_experience"
+
 lk_done
