@@ -22,8 +22,8 @@ cubic__ods_qlik__edw_patron|cubic/ods_qlik/EDW.PATRON|csv|26h|true
 cubic__dmap__agg_sample|cubic/dmap/agg_sample|csv|48h|false
 cubic__dmap__agg_average_boardings|cubic/dmap/agg_average_boardings|csv|48h|false
 cubic__dmap__agg_total_trips|cubic/dmap/agg_total_trips|csv|48h|false
-cubic__dmap__device_event|cubic/dmap/device_event|redshift-unload|26h|false
-cubic__dmap__sale_transaction|cubic/dmap/sale_transaction|redshift-unload|26h|false
+cubic__dmap__device_event|cubic/dmap/device_event|redshift-unload|48h|false
+cubic__dmap__sale_transaction|cubic/dmap/sale_transaction|redshift-unload|48h|false
 cubic__dmap__use_transaction|cubic/dmap/use_transaction|csv|7d|false
 EOD
 }

@@ -24,8 +24,8 @@ FROM (VALUES
     ('cubic__dmap__agg_sample',            'dmap',     'cubic/dmap/agg_sample',              'csv', 48*3600, false),
     ('cubic__dmap__agg_average_boardings', 'dmap',     'cubic/dmap/agg_average_boardings',   'csv', 48*3600, false),
     ('cubic__dmap__agg_total_trips',       'dmap',     'cubic/dmap/agg_total_trips',         'csv', 48*3600, false),
-    ('cubic__dmap__device_event',          'dmap',     'cubic/dmap/device_event',            'redshift-unload', 26*3600, false),
-    ('cubic__dmap__sale_transaction',      'dmap',     'cubic/dmap/sale_transaction',        'redshift-unload', 26*3600, false),
+    ('cubic__dmap__device_event',          'dmap',     'cubic/dmap/device_event',            'redshift-unload', 48*3600, false),
+    ('cubic__dmap__sale_transaction',      'dmap',     'cubic/dmap/sale_transaction',        'redshift-unload', 48*3600, false),
     ('cubic__dmap__use_transaction',       'dmap',     'cubic/dmap/use_transaction',         'csv', 7*24*3600, false)
 ) AS d(name, source, path, dialect, fresh, ods)
 ON CONFLICT (name) DO NOTHING;

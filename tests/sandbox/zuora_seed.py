@@ -69,8 +69,8 @@ def main():
         status = "completed"
         if back == 0:
             status = "executing"
-        elif back == 3:
-            status = "aborted"
+        elif back == 1:
+            status = "aborted"        # yesterday's InvoiceItem hit Zuora's time limit
         elif back == 5:
             status = "error"        # stuck in error with no aborted batch
         full = back == 6
