@@ -7,6 +7,8 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <sys/time.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -48,15 +50,29 @@ static long long ms_now(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* read() that gives up when the server is stopping (the socket has a
+ * short receive timeout), so a client that keeps its connection open
+ * never blocks server_stop(). */
+static ssize_t read_or_stop(struct server *s, int fd, char *buf, size_t len)
+{
+    for (;;) {
+        ssize_t n = read(fd, buf, len);
+        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            return n;
+        if (s->stop)
+            return -1;
+    }
+}
+
 /* Reads one request (headers and a Content-Length body); false at EOF. */
-static bool read_request(int fd, char *out, size_t size)
+static bool read_request(struct server *s, int fd, char *out, size_t size)
 {
     size_t len = 0;
     char *end = NULL;
     while (!end) {
         if (len + 1 >= size)
             return false;
-        ssize_t n = read(fd, out + len, size - len - 1);
+        ssize_t n = read_or_stop(s, fd, out + len, size - len - 1);
         if (n <= 0)
             return false;
         len += (size_t)n;
@@ -66,7 +82,7 @@ static bool read_request(int fd, char *out, size_t size)
     const char *cl = strcasestr(out, "content-length:");
     size_t want = (size_t)(end + 4 - out) + (cl ? strtoul(cl + 15, NULL, 10) : 0);
     while (len < want && len + 1 < size) {
-        ssize_t n = read(fd, out + len, size - len - 1);
+        ssize_t n = read_or_stop(s, fd, out + len, size - len - 1);
         if (n <= 0)
             return false;
         len += (size_t)n;
@@ -78,7 +94,9 @@ static bool read_request(int fd, char *out, size_t size)
 static void serve_connection(struct server *s, int cfd)
 {
     char req[8192];
-    while (!s->stop && read_request(cfd, req, sizeof req)) {
+    struct timeval tv = { 0, 100000 };
+    setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    while (!s->stop && read_request(s, cfd, req, sizeof req)) {
         pthread_mutex_lock(&s->lock);
         const struct reply *r = &s->replies[s->next < s->n_replies ? s->next : s->n_replies - 1];
         s->next++;
@@ -478,6 +496,64 @@ static void test_cancel_during_wait(void **state)
     server_stop(s);
 }
 
+static void test_redirects(void **state)
+{
+    static const struct reply r[] = { { 302, "Location: /moved\r\n", "", -1 }, { 200, NULL, "here", -1 } };
+    struct server *s = server_start(r, N(r));
+    struct http_client *c = http_client_new(NULL, NULL);
+    char *url = xasprintf("http://127.0.0.1:%d/x", s->port);
+    struct http_request req = { .url = url };
+    struct http_response resp;
+    http_response_init(&resp);
+    struct lk_error err;
+    assert_int_equal(http_perform(c, &req, &resp, &err), LK_OK);
+    assert_int_equal(resp.status, 200);
+    assert_string_equal(buf_cstr(&resp.body), "here");
+    http_response_free(&resp);
+    /* The server serves one connection at a time: hang up before stopping it. */
+    http_client_free(c);
+    server_stop(s);
+    c = http_client_new(NULL, NULL);
+
+    /* Signed requests never follow: the signature was made for the first URL. */
+    s = server_start(r, N(r));
+    free(url);
+    url = xasprintf("http://127.0.0.1:%d/x", s->port);
+    struct http_request signed_req = { .url = url, .aws_sigv4 = "aws:amz:us-east-1:s3", .aws_key = "AKIDEXAMPLE",
+                                       .aws_secret = "wJalrXUtnFEMI/K7MDENG" };
+    http_response_init(&resp);
+    assert_int_equal(http_perform(c, &signed_req, &resp, &err), LK_OK);
+    assert_int_equal(resp.status, 302);
+    assert_int_equal(s->requests, 1);
+    assert_non_null(strstr(s->last_request, "AWS4-HMAC-SHA256"));
+    http_response_free(&resp);
+    free(url);
+    http_client_free(c);
+    server_stop(s);
+}
+
+static void test_retry_after_date(void **state)
+{
+    static const struct reply r[] = { { 503, "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n", "", -1 },
+                                      { 200, NULL, "ok", -1 } };
+    struct server *s = server_start(r, N(r));
+    struct http_client *c = http_client_new(NULL, NULL);
+    char *url = xasprintf("http://127.0.0.1:%d/x", s->port);
+    struct http_request req = { .url = url };
+    struct http_response resp;
+    http_response_init(&resp);
+    struct lk_error err;
+    long long t0 = ms_now();
+    /* A date in the past means "now". */
+    assert_int_equal(http_perform(c, &req, &resp, &err), LK_OK);
+    assert_int_equal(resp.status, 200);
+    assert_true(ms_now() - t0 < 1000);
+    http_response_free(&resp);
+    free(url);
+    http_client_free(c);
+    server_stop(s);
+}
+
 static void test_escape(void **state)
 {
     char *e = http_escape("a b/c~d%é", false);
@@ -508,6 +584,8 @@ int main(void)
         cmocka_unit_test(test_sink_refusal_is_final),
         cmocka_unit_test(test_post_body_and_headers),
         cmocka_unit_test(test_cancel_during_wait),
+        cmocka_unit_test(test_redirects),
+        cmocka_unit_test(test_retry_after_date),
         cmocka_unit_test(test_escape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
