@@ -314,6 +314,28 @@ enum lk_status zuora_cancel(struct zuora_client *zc, const char *job_id, struct 
     return st;
 }
 
+/* Passes the answer's Content-Length on before its first byte. */
+struct length_sink {
+    http_sink_fn sink;
+    void *ud;
+    http_rewind_fn rewind;
+    const struct http_response *resp;
+    long long *content_length_out;
+};
+
+static size_t length_sink(const char *data, size_t len, void *ud)
+{
+    struct length_sink *l = ud;
+    *l->content_length_out = l->resp->content_length;
+    return l->sink(data, len, l->ud);
+}
+
+static bool length_rewind(void *ud)
+{
+    const struct length_sink *l = ud;
+    return l->rewind && l->rewind(l->ud);
+}
+
 enum lk_status zuora_file_stream(struct zuora_client *zc, const char *file_id, http_sink_fn sink,
                                  void *sink_ud, http_rewind_fn rewind,
                                  long long *content_length_out, struct lk_error *err)
@@ -327,7 +349,10 @@ enum lk_status zuora_file_stream(struct zuora_client *zc, const char *file_id, h
     http_response_init(&resp);
     const char *base = zc->env->zuora_file_url && *zc->env->zuora_file_url ? zc->env->zuora_file_url
                                                                           : zc->env->zuora_url;
-    enum lk_status st = call(zc, "GET", base, path, NULL, sink, sink_ud, rewind, &resp, err);
+    struct length_sink ls = { sink, sink_ud, rewind, &resp, content_length_out };
+    enum lk_status st = content_length_out
+        ? call(zc, "GET", base, path, NULL, length_sink, &ls, rewind ? length_rewind : NULL, &resp, err)
+        : call(zc, "GET", base, path, NULL, sink, sink_ud, rewind, &resp, err);
     if (content_length_out)
         *content_length_out = resp.content_length;
     if (st == LK_NOTFOUND)

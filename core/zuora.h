@@ -129,7 +129,9 @@ enum lk_status zuora_cancel(struct zuora_client *zc, const char *job_id, struct 
                             struct lk_error *err);
 
 /* GET {file_url}/v1/file/{id}: the bytes as served, into sink.  A body cut
- * short is LK_FAIL; an unknown file LK_NOTFOUND. */
+ * short is LK_FAIL; an unknown file LK_NOTFOUND.  *content_length_out (-1:
+ * none sent) is already set when the sink gets the first byte, so that a
+ * copy can announce the whole size to where it writes. */
 enum lk_status zuora_file_stream(struct zuora_client *zc, const char *file_id, http_sink_fn sink,
                                  void *sink_ud, http_rewind_fn rewind,
                                  long long *content_length_out, struct lk_error *err);
