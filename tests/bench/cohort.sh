@@ -94,4 +94,11 @@ rows=$(($(wc -l <"$T/store/clean/data/Bench1M.csv") - 1))
 echo "  rows in the export: $rows; file $(du -m "$T/store/clean/data/Bench1M.csv" | cut -f1) MB"
 echo "  lakeop / psql time: $(echo "$lk_secs $ps_secs" | awk '{printf "%.2fx", ($2 > 0 ? $1 / $2 : 0)}')"
 echo "  peak memory target ≤ 64 MB: $(echo "$lk_mem" | awk '{print ($1 <= 65536 ? "met" : "MISSED")}') ($(echo "$lk_mem" | awk '{printf "%.1f", $1 / 1024}') MB)"
+if [ -n "${LK_BENCH_SUMMARY:-}" ]; then
+    printf 'cohort export of %s items: time\t%s s\t%s s\t%s\tprinted beside psql \\copy\tinfo\n' "$items" \
+        "$lk_secs" "$ps_secs" "$(echo "$lk_secs $ps_secs" | awk '{printf "%.2fx", ($2 > 0 ? $1 / $2 : 0)}')" >> "$LK_BENCH_SUMMARY"
+    printf 'cohort export of %s items: peak memory\t%s MB\t%s MB\t-\t<= 64 MB, constant\t%s\n' "$items" \
+        "$(echo "$lk_mem" | awk '{printf "%.1f", $1 / 1024}')" "$(echo "$mem" | awk '{printf "%.1f", $1 / 1024}')" \
+        "$(echo "$lk_mem" | awk '{print ($1 <= 65536 ? "met" : "NOT met")}')" >> "$LK_BENCH_SUMMARY"
+fi
 [ "$rows" -eq "$items" ]

@@ -79,8 +79,9 @@ measure "curl URL | aws s3 cp -" "curl -sS $H '$URL' | AWS_CONFIG_FILE=/dev/null
 measure "lakeop copy -> s3rver" "'$LK_BIN' copy $J --yes --force"
 
 echo "copy of a ${mb} MB Zuora-style CSV (quoted newline every 50th record), median of $runs"
-python3 - "$results" <<'PY'
+python3 - "$results" "${LK_BENCH_SUMMARY:-}" "$mb" <<'PY'
 import sys
+summary = open(sys.argv[2], "a") if sys.argv[2] else None
 rows = {}
 order = []
 for line in open(sys.argv[1]):
@@ -93,11 +94,25 @@ for n in order:
 def ratio(a, b, target, label):
     if a in rows and b in rows:
         r = rows[a][0] / rows[b][0]
-        print("  %s: %.2fx (target >= %.1fx) %s" % (label, r, target, "met" if r >= target else "NOT met"))
+        if target:
+            print("  %s: %.2fx (target >= %.1fx) %s" % (label, r, target, "met" if r >= target else "NOT met"))
+        else:
+            print("  %s: %.2fx (information)" % (label, r))
+        if summary:
+            summary.write("%s (%s MB): MB/s vs %s\t%.0f\t%.0f\t%.2fx\t%s\t%s\n"
+                          % (a, sys.argv[3], b, rows[a][0], rows[b][0], r,
+                             ">= %.1fx" % target if target else "printed beside",
+                             ("met" if r >= target else "NOT met") if target else "info"))
+ratio("lakeop copy -> file://", "curl URL > /dev/null", 0, "file:// vs the download alone")
 ratio("lakeop copy -> file://", "curl URL | dd conv=fsync", 0.9, "file:// vs download + durable write")
 ratio("lakeop copy -> s3rver", "curl -T (one SigV4 PUT)", 0.9, "s3rver vs one PUT")
 ratio("lakeop copy -> s3rver", "curl URL | aws s3 cp -", 1.0, "s3rver vs the aws pipeline")
 for n in ("lakeop copy -> file://", "lakeop copy -> s3rver"):
     if n in rows:
         print("  peak memory of %s: %.0f MB (target <= 64 MB) %s" % (n, rows[n][1], "met" if rows[n][1] <= 64 else "NOT met"))
+        if summary:
+            peer = "curl URL | dd conv=fsync" if "file" in n else "curl URL | aws s3 cp -"
+            summary.write("peak memory of %s (%s MB)\t%.0f MB\t%s\t-\t<= 64 MB\t%s\n"
+                          % (n, sys.argv[3], rows[n][1], "%.0f MB" % rows[peer][1] if peer in rows else "-",
+                             "met" if rows[n][1] <= 64 else "NOT met"))
 PY

@@ -25,3 +25,7 @@ printf 'ingest validation, %d MB CSV, %s records (quoted newline in every 50th, 
 printf '  %-44s %8s MB/s\n' "lakeop csvcheck (header, fields, UTF-8)" "$ours"
 printf '  %-44s %8s MB/s\n' "mlr --icsv --ojson cat > /dev/null" "$mlr_rate"
 printf '  ratio: %sx Miller\n' "$ratio"
+[ -n "${LK_BENCH_SUMMARY:-}" ] &&
+    printf 'ingest validation, %d MB CSV (MB/s vs mlr)\t%s\t%s\t%sx\tprinted beside Miller\tinfo\n' \
+        $((bytes / 1048576)) "$ours" "$mlr_rate" "$ratio" >> "$LK_BENCH_SUMMARY"
+exit 0
