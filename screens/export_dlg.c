@@ -93,7 +93,6 @@ static void submit_done(struct loop *loop, void *p, bool orphaned)
     struct exp *e = p;
     if (!orphaned) {
         struct tui *t = e->s->tui;
-        app_busy_end(t);
         char text[1400];
         if (e->st == LK_OK) {
             tui_message(t, TUI_INFO, "submitted export job %s", e->job.id);
@@ -105,9 +104,10 @@ static void submit_done(struct loop *loop, void *p, bool orphaned)
     exp_free(e);
 }
 
+/* One short request: not registered as busy work, because a screen
+ * switch orphans it and nothing would end the busy mark. */
 static void submit(struct exp *e)
 {
-    app_busy_begin(e->s->tui, "submitting an export");
     tui_submit(e->s, submit_work, submit_done, e);
 }
 
