@@ -306,6 +306,45 @@ void jobstore_rows_free(struct jobstore_row *rows, size_t n_rows)
     free(rows);
 }
 
+/* The batches of a job stored without its JSON, from their columns. */
+static enum lk_status load_batches(PGconn *db, const char *job_id, struct zuora_job *out, struct lk_error *err)
+{
+    const char *params[] = { job_id };
+    PGresult *res;
+    enum lk_status st = db_exec(db,
+                                "SELECT batch_id, name, status, record_count, full_load, message, file_id, query,"
+                                " segments::text FROM lakeop.zuora_batches WHERE job_id = $1 ORDER BY id",
+                                1, params, &res, err);
+    if (st != LK_OK)
+        return st;
+    int n = PQntuples(res);
+    out->batches = xcalloc(n ? (size_t)n : 1, sizeof *out->batches);
+    for (int i = 0; i < n; i++) {
+        struct zuora_batch *b = &out->batches[i];
+        b->batch_id = get_or_null(res, i, 0);
+        b->name = get_or_null(res, i, 1);
+        b->status = get_or_null(res, i, 2);
+        b->record_count = PQgetisnull(res, i, 3) ? -1 : strtoll(PQgetvalue(res, i, 3), NULL, 10);
+        b->full = PQgetisnull(res, i, 4) ? -1 : PQgetvalue(res, i, 4)[0] == 't';
+        b->message = get_or_null(res, i, 5);
+        b->file_id = get_or_null(res, i, 6);
+        b->query = get_or_null(res, i, 7);
+        if (!PQgetisnull(res, i, 8)) {
+            json_error_t je;
+            json_t *arr = json_loads(PQgetvalue(res, i, 8), 0, &je);
+            size_t k, m = json_array_size(arr);
+            b->segments = xcalloc(m ? m : 1, sizeof *b->segments);
+            for (k = 0; k < m; k++)
+                if (json_is_string(json_array_get(arr, k)))
+                    b->segments[b->n_segments++] = xstrdup(json_string_value(json_array_get(arr, k)));
+            json_decref(arr);
+        }
+    }
+    out->n_batches = (size_t)n;
+    PQclear(res);
+    return LK_OK;
+}
+
 enum lk_status jobstore_load_job(PGconn *db, const char *job_id, struct zuora_job *out,
                                  char **origin_out, struct lk_error *err)
 {
@@ -337,7 +376,7 @@ enum lk_status jobstore_load_job(PGconn *db, const char *job_id, struct zuora_jo
         out->partner = get_or_null(res, 0, 4);
         out->project = get_or_null(res, 0, 5);
         out->incremental_time = get_or_null(res, 0, 6);
-        out->batches = xcalloc(1, sizeof *out->batches);
+        st = load_batches(db, job_id, out, err);
     }
     if (st == LK_OK && origin_out)
         *origin_out = get_or_null(res, 0, 1);

@@ -177,6 +177,20 @@ static void test_list_paged_and_load(void **state)
     free(origin);
     zuora_job_free(&job);
     assert_int_equal(jobstore_load_job(db, "nope", &job, NULL, &err), LK_NOTFOUND);
+
+    /* Rows written by others without JSON: rebuilt from the columns. */
+    char *v = scalar("WITH j AS (INSERT INTO lakeop.zuora_jobs (job_id, env, status, origin) VALUES ('NJ', 'CODE', 'completed', 'scheduled'))"
+                     " INSERT INTO lakeop.zuora_batches (job_id, batch_id, name, status, record_count, segments, full_load)"
+                     " VALUES ('NJ', 'NB', 'Invoice', 'completed', 5, '[\"s1\"]', true) RETURNING batch_id");
+    free(v);
+    assert_int_equal(jobstore_load_job(db, "NJ", &job, NULL, &err), LK_OK);
+    assert_string_equal(job.status, "completed");
+    assert_int_equal(job.n_batches, 1);
+    assert_string_equal(job.batches[0].name, "Invoice");
+    assert_int_equal(job.batches[0].record_count, 5);
+    assert_int_equal(job.batches[0].full, 1);
+    assert_int_equal(job.batches[0].n_segments, 1);
+    zuora_job_free(&job);
 }
 
 int main(void)
