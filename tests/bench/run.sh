@@ -116,7 +116,7 @@ for name in sys.argv[2].split():
     rows.append([name + ": piece failed", "-", "-", "-", "-", "FAILED"])
 head = ["figure", "lakeop", "peer", "ratio", "target", "met?"]
 w = [max(len(r[i]) for r in rows + [head]) for i in range(6)]
-w[0] = min(w[0], 64)
+w[0] = min(w[0], 72)
 def show(r):
     print("  " + "  ".join((c[: w[i]] if i == 0 else c).ljust(w[i]) if i in (0, 4, 5)
                            else c.rjust(w[i]) for i, c in enumerate(r)).rstrip())
