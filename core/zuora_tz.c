@@ -41,6 +41,11 @@ enum lk_status zuora_tenant_to_utc(const char *tz, long long naive, long long *u
     if (!zone_exists(tz))
         return err_set(err, LK_USAGE, "unknown time zone '%s' in zuora.timezone (expected a TZ database "
                        "name such as America/Los_Angeles or UTC)", tz);
+    if (strcmp(tz, "UTC") == 0 || strcmp(tz, "GMT") == 0 || strcmp(tz, "Etc/UTC") == 0) {
+        /* The EU tenant's zone needs no TZ juggling. */
+        *utc_out = naive;
+        return LK_OK;
+    }
     time_t t = (time_t)naive;
     struct tm fields;
     gmtime_r(&t, &fields);
