@@ -124,8 +124,9 @@ void cfg_free(struct cfg *cfg);
 bool cfg_parse_bool(const char *text, bool *out);
 
 /* Where lakeop keeps state between runs: $XDG_STATE_HOME/lakeop, else
- * ~/.local/state/lakeop.  The console's history is FILE "history", the log
- * "lakeop.log".  Caller frees; nothing is created. */
+ * ~/.local/state/lakeop (a relative $XDG_STATE_HOME is ignored, as the XDG
+ * spec says).  The console's history is FILE "history", its only file
+ * there.  Caller frees; nothing is created. */
 char *cfg_state_dir(void);
 char *cfg_state_path(const char *file);
 

@@ -59,9 +59,6 @@ static void collect_config(struct cli *cli, struct path_list *l)
     char *history = cfg_state_path("history");
     add(l, "history", history, "written: the console's command history");
     free(history);
-    char *log = cfg_state_path("lakeop.log");
-    add(l, "log", log, "written: the console's log of remote calls and errors");
-    free(log);
     char *aws = cfg_aws_credentials_path();
     add(l, "aws-credentials", aws, "read: AWS keys when neither the config nor AWS_* variables give them");
     free(aws);
