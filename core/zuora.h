@@ -80,8 +80,8 @@ bool zuora_status_terminal(const char *job_status);
 /* Zuora reads incrementalTime (and writes plain startTimes) in the tenant's
  * zone (zuora.timezone).  naive is "yyyy-MM-dd HH:mm:ss" read as if UTC
  * (zuora_parse_time); *utc_out the real instant.  Unknown zone: LK_USAGE.
- * Uses the TZ database through TZ/tzset and restores TZ before returning:
- * call it from one thread at a time. */
+ * Reads the TZ database's file itself (core/tzfile.h), never TZ/tzset:
+ * safe from any thread. */
 enum lk_status zuora_tenant_to_utc(const char *tz, long long naive, long long *utc_out,
                                    struct lk_error *err);
 
