@@ -40,12 +40,16 @@ int cli_audit(struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         { "limit", required_argument, NULL, 'l' },
+        { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     long limit = 50;
     int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'l') {
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            fprintf(cli->out, "usage: lakeop audit [--limit N] [--json]\n");
+            return 0;
+        } else if (c == 'l') {
             char *end;
             limit = strtol(optarg, &end, 10);
             if (*end || limit < 1 || limit > 1000000)

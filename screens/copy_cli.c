@@ -114,11 +114,12 @@ static struct plan_item *plan_add(struct plan *p, const char *job_id, const char
     return it;
 }
 
+/* why NULL: asked for (--help), so on stdout like every command's. */
 static int usage(struct cli *cli, const char *why)
 {
     if (why)
         fprintf(cli->errf, "lakeop copy: %s\n", why);
-    fprintf(cli->errf,
+    fprintf(why ? cli->errf : cli->out,
             "usage: lakeop copy JOB_ID [--object NAME]... [--yes] [--dry-run] [--force]\n"
             "       lakeop copy --file-id FILE_ID --to s3://BUCKET/KEY [--job JOB_ID] "
             "[--record-count N] [--yes] [--dry-run] [--force]\n");

@@ -250,9 +250,13 @@ static void print_text(struct cli *cli, const struct check *checks, size_t n)
 
 int cli_doctor(struct cli *cli, int argc, char **argv)
 {
-    (void)argv;
+    static const char USAGE[] = "usage: lakeop doctor [--json]\n";
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(USAGE, cli->out);
+        return 0;
+    }
     if (argc > 1) {
-        fprintf(cli->errf, "lakeop: doctor takes no arguments (only --json)\n");
+        fprintf(cli->errf, "lakeop: doctor takes no arguments (only --json)\n%s", USAGE);
         return 2;
     }
     struct lk_ctx ctx;

@@ -158,11 +158,15 @@ static void print_text(struct cli *cli, const struct path_list *l)
 
 int cli_paths(struct cli *cli, int argc, char **argv)
 {
+    static const char USAGE[] = "usage: lakeop paths [--json]\n";
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(USAGE, cli->out);
+        return 0;
+    }
     if (argc > 1) {
-        fprintf(cli->errf, "lakeop: paths takes no arguments (only --json)\n");
+        fprintf(cli->errf, "lakeop: paths takes no arguments (only --json)\n%s", USAGE);
         return 2;
     }
-    (void)argv;
     /* A broken config still has a path worth showing: list what does not
      * need it, then report the error's status. */
     int rc = cli_load_config(cli);

@@ -29,6 +29,16 @@ else lk_fail "unknown command" "$st: $out"; fi
 out=$("$LK_BIN" --no-such-option 2>&1); st=$?
 if [ $st -eq 2 ]; then lk_pass "unknown global option exits 2"; else lk_fail "unknown option" "$st: $out"; fi
 
+# Every command takes --help: its usage on stdout, exit 0, before any
+# configuration is read (there is none yet) and without changing anything.
+bad=""
+for c in $("$LK_BIN" --help | awk '/^commands:/{f=1;next} f&&/^  [a-z]/{print $1}'); do
+    out=$("$LK_BIN" "$c" --help 2>/dev/null); st=$?
+    if [ $st -ne 0 ] || ! printf '%s' "$out" | grep -q "usage: lakeop $c"; then bad="$bad $c($st)"; fi
+done
+if [ -z "$bad" ]; then lk_pass "every command accepts --help (usage on stdout, exit 0)"
+else lk_fail "every command accepts --help" "failed:$bad"; fi
+
 out=$("$LK_BIN" paths extra 2>&1); st=$?
 if [ $st -eq 2 ]; then lk_pass "paths refuses arguments"; else lk_fail "paths extra" "$st: $out"; fi
 
