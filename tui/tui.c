@@ -310,6 +310,7 @@ void tui_header_dirty(struct tui *t)
 
 static void screen_close(struct tui *t, struct screen *s)
 {
+    t->stack_changes++;
     loop_orphan(t->loop, s);
     if (s->ops->close)
         s->ops->close(s);
@@ -341,6 +342,7 @@ struct screen *tui_push(struct tui *t, const struct screen_ops *ops, const char 
     s->ops = ops;
     s->tui = t;
     t->stack[t->depth++] = s;       /* on the stack first: open() may submit work */
+    t->stack_changes++;
     s->st = ops->open ? ops->open(s, arg, data) : NULL;
     if (ops->open && !s->st) {
         t->depth--;
@@ -355,8 +357,12 @@ struct screen *tui_push(struct tui *t, const struct screen_ops *ops, const char 
 
 void tui_switch(struct tui *t, const struct screen_ops *ops, const char *arg)
 {
+    /* arg often points into the screen being closed (the selected row's
+     * text): keep a copy past tui_close_all(). */
+    char *arg_copy = xstrdup(arg);
     tui_close_all(t);
-    tui_push(t, ops, arg, NULL);
+    tui_push(t, ops, arg_copy, NULL);
+    free(arg_copy);
 }
 
 bool tui_open(struct tui *t, const char *name, const char *arg)
@@ -673,6 +679,20 @@ static void switch_top(struct tui *t, int index, int step)
     free(tops);
 }
 
+/* Hands a key to a screen.  A handler may push, pop or replace screens
+ * (Enter on an Overview line opens another top screen, which closes this
+ * one): then `s` may be freed and must not be touched again. */
+static bool screen_key(struct tui *t, struct screen *s, enum action a, int ch)
+{
+    unsigned long before = t->stack_changes;
+    bool handled = s->ops->key(s, a, ch);
+    if (t->stack_changes != before)
+        return true;
+    if (handled)
+        tui_dirty(s, false);
+    return handled;
+}
+
 static void handle_mouse(struct tui *t)
 {
     MEVENT ev;
@@ -686,15 +706,19 @@ static void handle_mouse(struct tui *t)
     if (ev.bstate & BUTTON4_PRESSED) {
         if (tb)
             tbl_wheel(tb, -3);
-        else if (s->ops->key)
+        else if (s->ops->key) {
             for (int i = 0; i < 3; i++)
-                s->ops->key(s, ACT_MOVE_UP, 0);
+                screen_key(t, s, ACT_MOVE_UP, 0);
+            return;
+        }
     } else if (ev.bstate & BUTTON5_PRESSED) {
         if (tb)
             tbl_wheel(tb, 3);
-        else if (s->ops->key)
+        else if (s->ops->key) {
             for (int i = 0; i < 3; i++)
-                s->ops->key(s, ACT_MOVE_DOWN, 0);
+                screen_key(t, s, ACT_MOVE_DOWN, 0);
+            return;
+        }
     } else if (ev.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)) {
         if (tb && by >= 0 && by < getmaxy(t->body))
             tbl_click(tb, by);
@@ -744,8 +768,8 @@ static void handle_key(struct tui *t, int ch)
     struct screen *s = tui_top(t);
     struct tbl *tb = screen_table(s);
     if (s && s->text_entry) {
-        s->ops->key(s, ACT_NONE, ch);
-        tui_dirty(s, false);
+        if (!screen_key(t, s, ACT_NONE, ch))
+            tui_dirty(s, false);
         return;
     }
     if (tb && tbl_filtering(tb)) {
@@ -756,10 +780,8 @@ static void handle_key(struct tui *t, int ch)
     enum action a = keymap_lookup(t->km, s ? s->ops->name : NULL, ch);
     if (a != ACT_NONE && tui_refuse_read_only(t, a))
         return;
-    if (s && s->ops->key && s->ops->key(s, a, ch)) {
-        tui_dirty(s, false);
+    if (s && s->ops->key && screen_key(t, s, a, ch))
         return;
-    }
     bool sort_action = a == ACT_SORT_NEXT || a == ACT_SORT_PREV || a == ACT_SORT_REVERSE;
     if (tb && ((sort_action && !(s->ops->flags & SCREEN_SORTABLE)) ||
                (a == ACT_FILTER && !(s->ops->flags & SCREEN_FILTERABLE)))) {

@@ -55,6 +55,7 @@ struct tui {
     struct msglog *log;
     struct screen *stack[TUI_MAX_DEPTH];
     int depth;
+    unsigned long stack_changes; /* bumped by every push and pop (see screen_key) */
     struct dlg *dlg;             /* the top modal dialog, or NULL */
     struct cmdline *cmd;         /* the command line (history, completion) */
     bool cmd_open;
