@@ -690,9 +690,9 @@ static char *resolve_path(const char *base, const char *path)
 
 char *cfg_dataset_schema_path(const struct cfg *cfg, const struct cfg_dataset *ds)
 {
-    if (!ds->schema)
+    if (!ds->schema || !*ds->schema)
         return NULL;
-    return resolve_path(cfg->dir, ds->schema);
+    return resolve_path(cfg ? cfg->dir : NULL, ds->schema);
 }
 
 static struct cfg *cfg_new(void)

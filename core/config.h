@@ -134,9 +134,10 @@ char *cfg_state_path(const char *file);
  * ~/.aws/credentials.  Caller frees. */
 char *cfg_aws_credentials_path(void);
 
-/* A dataset's schema file as a path to open: relative paths are taken from
- * the configuration file's folder.  NULL when the dataset has none; caller
- * frees. */
+/* A dataset's schema file as a path to open: "~/" from the home folder,
+ * relative paths from the configuration file's folder (cfg may be NULL:
+ * then as written).  The one resolution both `lakeop paths` and ingestion
+ * use.  NULL when the dataset has none; caller frees. */
 char *cfg_dataset_schema_path(const struct cfg *cfg, const struct cfg_dataset *ds);
 
 #endif

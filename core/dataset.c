@@ -206,10 +206,8 @@ enum lk_status dataset_from_cfg(const struct cfg *cfg, const struct cfg_dataset 
     out->min_records = cd->min_records;
     out->is_ods = cd->ods;
     if (cd->schema && *cd->schema) {
-        if (cd->schema[0] == '/' || !cfg || !cfg->dir)
-            out->schema_file = xstrdup(cd->schema);
-        else
-            out->schema_file = xasprintf("%s/%s", cfg->dir, cd->schema);
+        /* One way to resolve it: `lakeop paths` shows the file ingest reads. */
+        out->schema_file = cfg_dataset_schema_path(cfg, cd);
         enum lk_status rc = dataset_schema_load(out->schema_file, &out->columns, &out->n_columns, err);
         if (rc != LK_OK) {
             err_prefix(err, "dataset %s", cd->name);

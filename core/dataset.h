@@ -44,8 +44,10 @@ enum lk_status dataset_schema_load(const char *path, struct dataset_column **col
                                    struct lk_error *err);
 void dataset_columns_free(struct dataset_column *cols, size_t n);
 
-/* The dataset as configured (schema file read; relative paths are relative
- * to the configuration file's folder).  LK_USAGE on configuration errors. */
+/* The dataset as configured (schema file read from where
+ * cfg_dataset_schema_path() says: "~/" from the home folder, relative paths
+ * from the configuration file's folder; cfg may be NULL).  LK_USAGE on
+ * configuration errors. */
 enum lk_status dataset_from_cfg(const struct cfg *cfg, const struct cfg_dataset *cd,
                                 struct dataset *out, struct lk_error *err);
 

@@ -217,4 +217,30 @@ if [ $rc -eq 1 ] && echo "$out" | grep -q "refusing to overwrite" && [ -f "$agg/
     lk_pass "an existing raw-hist object of another size is never overwritten (exit 1, source kept)"
 else lk_fail "overwrite" "rc=$rc $out"; fi
 
+# ---- "~/" in a schema path: ingest reads the file `lakeop paths` names
+home=$tmp/home
+mkdir -p "$home/schemas" "$store/incoming/tilde"
+cp "$fx/schema.json" "$home/schemas/agg.json"
+cp "$fx/good.csv" "$store/incoming/tilde/good.csv"
+cat >"$tmp/config-tilde" <<EOF
+[env "test"]
+s3.endpoint = file://$store
+operator = tester
+
+[dataset "tilde"]
+incoming = s3://incoming/tilde/
+raw_hist = s3://raw-hist/tilde/
+schema = ~/schemas/agg.json
+EOF
+chmod 600 "$tmp/config-tilde"
+out=$(HOME=$home "$LK_BIN" --config "$tmp/config-tilde" ingest --dataset tilde --yes 2>&1); rc=$?
+stored=$(q "SELECT schema_file FROM lakeop.datasets WHERE name = 'tilde'")
+listed=$(HOME=$home "$LK_BIN" --config "$tmp/config-tilde" paths --json | python3 -c '
+import json, sys
+print([p["path"] for p in json.load(sys.stdin)["paths"] if p["what"] == "schema tilde"][0])')
+loaded=$(q "SELECT l.status FROM lakeop.loads l JOIN lakeop.datasets d ON d.id = l.dataset_id WHERE d.name = 'tilde'")
+if [ $rc -eq 0 ] && [ "$stored" = "$home/schemas/agg.json" ] && [ "$listed" = "$stored" ] && [ "$loaded" = archived ]; then
+    lk_pass "schema = ~/...: ingest reads it from the home folder, the path paths lists"
+else lk_fail "schema = ~/..." "rc=$rc stored=$stored listed=$listed load=$loaded $out"; fi
+
 lk_done
