@@ -18,6 +18,7 @@
 #include "airflow.h"
 #include "buf.h"
 #include "cli.h"
+#include "cmdline.h"
 #include "db.h"
 #include "http.h"
 #include "mem.h"
@@ -565,6 +566,11 @@ static int run_session(struct app *app)
     }
     app->tui = t;
     t->app = app;
+    /* Core decides where state lives (XDG rules), so `lakeop paths` and the
+     * console name the same history file. */
+    char *history = cfg_state_path("history");
+    cmdline_set_history(t->cmd, history);
+    free(history);
     t->hooks.draw_header = draw_header;
     t->hooks.command = app_command;
     t->hooks.commands = APP_COMMANDS;

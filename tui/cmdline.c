@@ -20,17 +20,6 @@ struct cmdline {
     int pos;                     /* browsing: index into hist, n_hist = the new line */
 };
 
-char *cmdline_history_path(void)
-{
-    const char *state = getenv("XDG_STATE_HOME");
-    if (state && *state)
-        return xasprintf("%s/lakeop/history", state);
-    const char *home = getenv("HOME");
-    if (!home || !*home)
-        return NULL;
-    return xasprintf("%s/.local/state/lakeop/history", home);
-}
-
 static void hist_push(struct cmdline *c, const char *line)
 {
     if (c->n_hist && strcmp(c->hist[c->n_hist - 1], line) == 0)
@@ -43,22 +32,38 @@ static void hist_push(struct cmdline *c, const char *line)
     c->hist[c->n_hist++] = xstrdup(line);
 }
 
+static void hist_clear(struct cmdline *c)
+{
+    for (int i = 0; i < c->n_hist; i++)
+        free(c->hist[i]);
+    c->n_hist = 0;
+    c->pos = 0;
+}
+
+void cmdline_set_history(struct cmdline *c, const char *path)
+{
+    hist_clear(c);
+    free(c->path);
+    c->path = path && *path ? xstrdup(path) : NULL;
+    if (!c->path)
+        return;
+    FILE *f = fopen(c->path, "r");
+    if (!f)
+        return;                  /* none yet: the first line run makes it */
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0])
+            hist_push(c, line);
+    }
+    fclose(f);
+    c->pos = c->n_hist;
+}
+
 struct cmdline *cmdline_new(const char *history_path)
 {
     struct cmdline *c = xcalloc(1, sizeof *c);
-    c->path = history_path ? (*history_path ? xstrdup(history_path) : NULL) : cmdline_history_path();
-    if (c->path) {
-        FILE *f = fopen(c->path, "r");
-        if (f) {
-            char line[512];
-            while (fgets(line, sizeof line, f)) {
-                line[strcspn(line, "\r\n")] = '\0';
-                if (line[0])
-                    hist_push(c, line);
-            }
-            fclose(f);
-        }
-    }
+    cmdline_set_history(c, history_path);
     return c;
 }
 
@@ -66,8 +71,7 @@ void cmdline_free(struct cmdline *c)
 {
     if (!c)
         return;
-    for (int i = 0; i < c->n_hist; i++)
-        free(c->hist[i]);
+    hist_clear(c);
     free(c->path);
     free(c);
 }

@@ -1,5 +1,7 @@
 /* The `:` command line: editing, Tab completion of the command word, and a
- * history kept in $XDG_STATE_HOME/lakeop/history (~/.local/state/...). */
+ * history kept in the file the app names.  Where that file lives is the
+ * app's decision (screens/app.c gives core's cfg_state_path("history"), the
+ * path `lakeop paths` shows), so there is one answer to "where?". */
 #ifndef LAKEOP_TUI_CMDLINE_H
 #define LAKEOP_TUI_CMDLINE_H
 
@@ -12,8 +14,12 @@ struct cmdline;
 
 enum cmdline_result { CMDLINE_EDITING, CMDLINE_RUN, CMDLINE_CANCEL };
 
-/* history_path NULL: the default path; "" keeps no history. */
+/* history_path NULL or "": no history file (cmdline_set_history() can
+ * give one later). */
 struct cmdline *cmdline_new(const char *history_path);
+/* Reads the history from path (a missing file is an empty history) and
+ * appends every line run from now on to it; NULL or "" keeps none. */
+void cmdline_set_history(struct cmdline *c, const char *path);
 void cmdline_free(struct cmdline *c);
 void cmdline_start(struct cmdline *c);
 /* names: what Tab completes the first word from. */
@@ -23,7 +29,5 @@ const char *cmdline_text(const struct cmdline *c);
 /* Remembers a line that was run (and appends it to the history file). */
 void cmdline_remember(struct cmdline *c, const char *line);
 void cmdline_draw(const struct cmdline *c, WINDOW *win, const struct theme *th);
-/* The default history file (caller frees). */
-char *cmdline_history_path(void);
 
 #endif
