@@ -14,6 +14,7 @@
 
 #define COPY_DEFAULT_BUFFERS 8
 #define COPY_DEFAULT_BUFFER_SIZE ((size_t)1 << 20)
+#define CSV_TYPE "text/csv;charset=UTF-8"
 
 void copy_result_free(struct copy_result *r)
 {
@@ -52,6 +53,7 @@ struct download {
     size_t seg;                   /* index of the file being downloaded */
     const char *seg_id;
     struct csvcount count;        /* of the current file */
+    long long content_length;     /* of the current file, as the source said (-1: none) */
     long long seg_bytes;
     bool header_skipped;          /* files after the first: their header is dropped */
     struct buf hold;              /* a later file's bytes until its header's end is known */
@@ -62,6 +64,12 @@ struct download {
     /* read by the writer thread for progress */
     atomic_llong bytes_in;
     atomic_llong records;
+    /* The size of the whole CSV when known before its first byte (a single
+     * file with a Content-Length; a join of segments loses their headers),
+     * else -1: set before the first buffer is pushed, so the writer can
+     * open with it. */
+    atomic_llong size_hint;
+    bool hint_given;
 
     long long records_before;     /* in the files already done */
     long long bytes_out;
@@ -161,6 +169,10 @@ static size_t dl_sink(const char *data, size_t len, void *ud)
         d->stopped = true;
         return 0;
     }
+    if (!d->hint_given) {
+        d->hint_given = true;
+        atomic_store(&d->size_hint, d->spec->file_id ? d->content_length : -1);
+    }
     csvcount_feed(&d->count, data, len);
     d->seg_bytes += (long long)len;
     atomic_fetch_add(&d->bytes_in, (long long)len);
@@ -202,11 +214,12 @@ static enum lk_status dl_one(struct download *d, long long *records_total)
     d->seg_bytes = 0;
     d->header_skipped = false;
     buf_init(&d->hold);
-    long long content_length = -1;
+    d->content_length = -1;
     struct lk_error serr;
     err_clear(&serr);
     enum lk_status st = d->src->stream(d->src->ud, d->seg_id, dl_sink, d, dl_rewind,
-                                       &content_length, &serr);
+                                       &d->content_length, &serr);
+    long long content_length = d->content_length;
     long long records = 0;
     if (st == LK_OK && d->err.status == LK_OK && !dl_cancelled(d)) {
         struct lk_error cerr;
@@ -279,11 +292,10 @@ static void report(const struct copy_stream_opts *o, const struct copy_spec *spe
     struct lk_progress p = {
         .what = spec->target,
         .bytes_done = bytes_written,
-        .bytes_total = -1,
+        .bytes_total = atomic_load(&d->size_hint),
         .records_done = atomic_load(&d->records),
         .records_total = spec->record_count,
     };
-    (void)d;
     o->progress(&p, o->progress_ud);
 }
 
@@ -322,13 +334,10 @@ enum lk_status copy_stream(const struct copy_source *src, struct store *st,
         return status;
     }
 
+    /* Opened when the first bytes arrive: by then the source may have said
+     * how many there will be (one streaming PUT instead of a multipart
+     * upload on S3). */
     struct store_writer *w = NULL;
-    status = store_writer_open(st, &url, "text/csv;charset=UTF-8", &w, err);
-    if (status != LK_OK) {
-        err_prefix(err, "writing %s", spec->target);
-        goto out;
-    }
-
     size_t nbufs = opts && opts->queue_buffers ? opts->queue_buffers : COPY_DEFAULT_BUFFERS;
     size_t bsize = opts && opts->buffer_size ? opts->buffer_size : COPY_DEFAULT_BUFFER_SIZE;
     struct download d;
@@ -340,6 +349,7 @@ enum lk_status copy_stream(const struct copy_source *src, struct store *st,
     buf_init(&d.first_header);
     atomic_init(&d.bytes_in, 0);
     atomic_init(&d.records, 0);
+    atomic_init(&d.size_hint, -1);
 
     /* A cancel also interrupts an upload in flight; it is lifted again
      * before the abort or the commit, which must run to the end. */
@@ -347,7 +357,6 @@ enum lk_status copy_stream(const struct copy_source *src, struct store *st,
     pthread_t thread;
     if (pthread_create(&thread, NULL, dl_main, &d) != 0) {
         store_set_cancel(st, NULL);
-        store_writer_abort(w);
         pipe_queue_free(d.q);
         buf_free(&d.first_header);
         status = err_set(err, LK_FAIL, "cannot start the download thread");
@@ -364,6 +373,12 @@ enum lk_status copy_stream(const struct copy_source *src, struct store *st,
         if (!write_failed && opts && opts->cancel && *opts->cancel) {
             write_failed = true;
             err_set(&werr, LK_FAIL, "the copy was cancelled");
+            pipe_queue_fail(d.q);
+        }
+        if (!write_failed && !w &&
+            store_writer_open_sized(st, &url, CSV_TYPE, atomic_load(&d.size_hint), &w, &werr) != LK_OK) {
+            write_failed = true;
+            err_prefix(&werr, "writing %s", spec->target);
             pipe_queue_fail(d.q);
         }
         if (!write_failed) {
@@ -415,6 +430,14 @@ enum lk_status copy_stream(const struct copy_source *src, struct store *st,
         goto out;
     }
 
+    if (!w) {
+        /* Nothing came at all: an empty object. */
+        status = store_writer_open(st, &url, CSV_TYPE, &w, err);
+        if (status != LK_OK) {
+            err_prefix(err, "writing %s", spec->target);
+            goto out;
+        }
+    }
     struct store_object_info info = { 0 };
     status = store_writer_commit(w, &info, err);
     if (status != LK_OK) {

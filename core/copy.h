@@ -29,7 +29,10 @@
 struct zuora_client;
 
 /* Where the bytes come from: zuora_file_stream()'s shape, so that tests and
- * benchmarks can put any source behind the pipeline. */
+ * benchmarks can put any source behind the pipeline.  A source that sets
+ * *content_length_out before the first byte reaches the sink lets a single
+ * file go to S3 as one streaming PUT (store_writer_open_sized); otherwise
+ * it is written as a multipart upload. */
 typedef enum lk_status (*copy_stream_fn)(void *ud, const char *file_id, http_sink_fn sink,
                                          void *sink_ud, http_rewind_fn rewind,
                                          long long *content_length_out, struct lk_error *err);

@@ -25,6 +25,9 @@ struct store {
 struct store_writer {
     struct storef_writer *f;
     struct stores3_writer *s3;
+    char *name;               /* for messages */
+    long long announced;      /* store_writer_open_sized's total; -1: none */
+    long long written;
 };
 
 /* ---- URLs --------------------------------------------------------------- */
@@ -230,6 +233,7 @@ enum lk_status store_open(const struct cfg_env *env, struct http_client *http,
         .access_key = env ? env->aws_access_key_id : NULL,
         .secret_key = env ? env->aws_secret_access_key : NULL,
         .session_token = env ? env->aws_session_token : NULL,
+        .ca_bundle = env ? env->ca_bundle : NULL,
     };
     enum lk_status rc = stores3_new(&c, http, &s->s3, err);
     if (rc != LK_OK) {
@@ -496,9 +500,9 @@ enum lk_status store_put(struct store *s, const struct store_url *u, const void 
     return stores3_put(s->s3, u->bucket, u->key, data, len, content_type, info, err);
 }
 
-enum lk_status store_writer_open(struct store *s, const struct store_url *u,
-                                 const char *content_type, struct store_writer **out,
-                                 struct lk_error *err)
+static enum lk_status writer_open(struct store *s, const struct store_url *u,
+                                  const char *content_type, long long total_size,
+                                  struct store_writer **out, struct lk_error *err)
 {
     *out = NULL;
     enum lk_status rc = check_url(u, err);
@@ -512,22 +516,53 @@ enum lk_status store_writer_open(struct store *s, const struct store_url *u,
             free(path);
         }
     } else if ((rc = need_s3(s, err)) == LK_OK) {
-        rc = stores3_writer_open(s->s3, u->bucket, u->key, content_type, &w->s3, err);
+        rc = total_size >= 0
+            ? stores3_writer_open_sized(s->s3, u->bucket, u->key, content_type, total_size, &w->s3, err)
+            : stores3_writer_open(s->s3, u->bucket, u->key, content_type, &w->s3, err);
     }
     if (rc != LK_OK) {
         free(w);
         return rc;
     }
+    w->name = store_url_format(u);
+    w->announced = total_size;
     *out = w;
     return LK_OK;
+}
+
+enum lk_status store_writer_open(struct store *s, const struct store_url *u,
+                                 const char *content_type, struct store_writer **out,
+                                 struct lk_error *err)
+{
+    return writer_open(s, u, content_type, -1, out, err);
+}
+
+enum lk_status store_writer_open_sized(struct store *s, const struct store_url *u,
+                                       const char *content_type, long long total_size,
+                                       struct store_writer **out, struct lk_error *err)
+{
+    if (total_size < -1)
+        return err_set(err, LK_USAGE, "an object cannot have %lld bytes", total_size);
+    return writer_open(s, u, content_type, total_size, out, err);
 }
 
 enum lk_status store_writer_write(struct store_writer *w, const void *data, size_t len,
                                   struct lk_error *err)
 {
-    if (w->f)
-        return storef_writer_write(w->f, data, len, err);
-    return stores3_writer_write(w->s3, data, len, err);
+    if (w->announced >= 0 && (long long)len > w->announced - w->written)
+        return err_set(err, LK_FAIL, "cannot write %s: more than the %lld bytes announced", w->name,
+                       w->announced);
+    enum lk_status rc = w->f ? storef_writer_write(w->f, data, len, err)
+                             : stores3_writer_write(w->s3, data, len, err);
+    if (rc == LK_OK)
+        w->written += (long long)len;
+    return rc;
+}
+
+static void writer_free(struct store_writer *w)
+{
+    free(w->name);
+    free(w);
 }
 
 enum lk_status store_writer_commit(struct store_writer *w, struct store_object_info *info,
@@ -535,9 +570,15 @@ enum lk_status store_writer_commit(struct store_writer *w, struct store_object_i
 {
     if (info)
         memset(info, 0, sizeof *info);
+    if (w->announced >= 0 && w->written != w->announced) {
+        enum lk_status rc = err_set(err, LK_FAIL, "%s was not written: %lld bytes came where %lld were announced",
+                                    w->name, w->written, w->announced);
+        store_writer_abort(w);
+        return rc;
+    }
     enum lk_status rc = w->f ? storef_writer_commit(w->f, info, err)
                              : stores3_writer_commit(w->s3, info, err);
-    free(w);
+    writer_free(w);
     return rc;
 }
 
@@ -549,5 +590,5 @@ void store_writer_abort(struct store_writer *w)
         storef_writer_abort(w->f);
     else
         stores3_writer_abort(w->s3);
-    free(w);
+    writer_free(w);
 }

@@ -96,6 +96,20 @@ enum lk_status store_writer_commit(struct store_writer *w, struct store_object_i
                                    struct lk_error *err);   /* frees w */
 void store_writer_abort(struct store_writer *w);              /* frees w */
 
+/* As store_writer_open, for an object whose size is known before its first
+ * byte (total_size; -1: not known, which is store_writer_open).  Writing
+ * more, or committing fewer, bytes than announced fails and leaves no
+ * trace.  On S3 a size above the part size and at most 5 GiB goes as ONE
+ * streaming PUT (a single request's speed, no part buffer, no reassembly):
+ * bytes are sent as they are written and the last one is held back until
+ * store_writer_commit(), so an abort still leaves the previous object in
+ * place.  Such a PUT cannot be retried once bytes were sent: a failure is
+ * final and the caller writes again from the start.  Anything else (file://,
+ * small or larger objects) is written as store_writer_open does. */
+enum lk_status store_writer_open_sized(struct store *s, const struct store_url *u,
+                                       const char *content_type, long long total_size,
+                                       struct store_writer **out, struct lk_error *err);
+
 /* Tuning and test knobs (additions to the contract above).
  * Part size of S3 multipart uploads (default 16 MiB, or $LAKEOP_S3_PART_SIZE
  * read by store_open, e.g. "5M"); below 5 MiB is refused.  Memory used by a

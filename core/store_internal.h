@@ -51,6 +51,7 @@ struct stores3_config {
     const char *access_key;     /* NULL: requests are sent unsigned */
     const char *secret_key;
     const char *session_token;
+    const char *ca_bundle;      /* NULL: the system's */
 };
 
 /* Smallest part S3 accepts (except for the last one), and our default. */
@@ -82,6 +83,11 @@ enum lk_status stores3_put(struct stores3 *s, const char *bucket, const char *ke
 enum lk_status stores3_writer_open(struct stores3 *s, const char *bucket, const char *key,
                                    const char *content_type, struct stores3_writer **out,
                                    struct lk_error *err);
+/* One streaming PUT when total_size is above the part size and within a
+ * single PUT's limit (5 GiB); otherwise as stores3_writer_open. */
+enum lk_status stores3_writer_open_sized(struct stores3 *s, const char *bucket, const char *key,
+                                         const char *content_type, long long total_size,
+                                         struct stores3_writer **out, struct lk_error *err);
 enum lk_status stores3_writer_write(struct stores3_writer *w, const void *data, size_t len,
                                     struct lk_error *err);
 enum lk_status stores3_writer_commit(struct stores3_writer *w, struct store_object_info *info,

@@ -9,7 +9,15 @@
  * fits in it, a multipart upload otherwise.  A part stays in the buffer
  * until S3 accepted it, so a retry resends the same bytes; any failure
  * aborts the upload so that no invisible parts are left behind (they cost
- * money until a lifecycle rule removes them). */
+ * money until a lifecycle rule removes them).
+ *
+ * When the size is announced up front (stores3_writer_open_sized) and is
+ * above one part but within a single PUT's limit, the object goes as ONE
+ * streaming PUT through an upload pipe (upload_pipe.h) on its own thread
+ * and HTTP client: no part buffer, no reassembly on Complete (s3rver
+ * rewrites the whole object there), a single request's speed.  The pipe
+ * holds the last byte back until the commit, so an abort still leaves the
+ * previous object.  Such a PUT cannot be retried once bytes were sent. */
 #include "store_internal.h"
 
 #include <ctype.h>
@@ -22,15 +30,19 @@
 
 #include "mem.h"
 #include "s3_xml.h"
+#include "upload_pipe.h"
 
 #define MAX_PARTS 10000
 #define LIST_PAGE_MAX 1000
 #define SMALL_TIMEOUT_MS 120000L    /* one request without a streamed body */
 #define MAX_RESUMES 5               /* GETs picked up where a dropped connection left them */
 #define MAX_HEADERS 8
+#define MAX_SINGLE_PUT ((long long)5 << 30)   /* S3's limit on one PUT */
+#define STREAM_STALL_S 120L         /* a streamed body waits on its source too */
 
 struct stores3 {
     struct http_client *http;
+    char *ca_bundle;        /* for the streaming PUT's own HTTP client */
     char *env_name;
     char *scheme;           /* "http" or "https" */
     char *host;             /* host[:port] */
@@ -55,6 +67,9 @@ struct stores3_writer {
     size_t part_len;
     size_t part_cap;        /* the part size when the writer opened */
     char *upload_id;        /* NULL until the object outgrows one part */
+    struct upload_pipe *pipe;   /* a streaming single PUT; then part is NULL */
+    struct http_client *pipe_http;
+    char *pipe_etag;        /* written by the pipe's thread, read after it ended */
     int n_parts;
     struct buf parts_xml;   /* <Part> elements of the parts S3 accepted */
     long long total;
@@ -140,6 +155,7 @@ enum lk_status stores3_new(const struct stores3_config *cfg, struct http_client 
     }
     struct stores3 *s = xcalloc(1, sizeof *s);
     s->http = http;
+    s->ca_bundle = cfg->ca_bundle && *cfg->ca_bundle ? xstrdup(cfg->ca_bundle) : NULL;
     s->env_name = xstrdup(cfg->env_name ? cfg->env_name : "default");
     s->scheme = xstrdup(scheme);
     s->host = xstrndup(rest, hlen);
@@ -176,6 +192,7 @@ void stores3_free(struct stores3 *s)
 {
     if (!s)
         return;
+    free(s->ca_bundle);
     free(s->env_name);
     free(s->scheme);
     free(s->host);
@@ -592,28 +609,37 @@ static bool mem_source_rewind(void *ud)
     return true;
 }
 
-/* PUT of bytes in memory (a whole small object or one part); the ETag of
- * the answer in *etag_out. */
-static enum lk_status put_bytes(struct stores3 *s, const char *verb, const char *bucket,
-                                const char *key, const char *url, const char *data, size_t len,
-                                const char *content_type, char **etag_out, struct lk_error *err)
+/* Where a PUT's body comes from. */
+struct put_body {
+    http_source_fn read;
+    void *ud;
+    long long len;
+    http_rewind_fn rewind;
+    long stall_timeout_s;     /* 0: the HTTP layer's default */
+};
+
+/* A PUT through the given client; the ETag of the answer in *etag_out. */
+static enum lk_status put_request(struct stores3 *s, struct http_client *http, const char *verb,
+                                  const char *bucket, const char *key, const char *url,
+                                  const struct put_body *body, const char *content_type,
+                                  char **etag_out, struct lk_error *err)
 {
     *etag_out = NULL;
     struct headers h;
     headers_init(&h, s);
     if (content_type && *content_type)
         headers_add(&h, xasprintf("Content-Type: %s", content_type));
-    struct mem_source src = { .data = data ? data : "", .len = len };
     struct http_request req;
     request_init(s, &req, "PUT", url, &h);
     req.timeout_ms = 0;
-    req.source = mem_source_read;
-    req.source_ud = &src;
-    req.source_len = (long long)len;
-    req.source_rewind = mem_source_rewind;
+    req.stall_timeout_s = body->stall_timeout_s;
+    req.source = body->read;
+    req.source_ud = body->ud;
+    req.source_len = body->len;
+    req.source_rewind = body->rewind;
     struct http_response resp;
     http_response_init(&resp);
-    enum lk_status rc = http_perform(s->http, &req, &resp, err);
+    enum lk_status rc = http_perform(http, &req, &resp, err);
     if (rc != LK_OK) {
         rc = s3_transport_fail(verb, bucket, key, err);
     } else if (resp.status != 200) {
@@ -628,6 +654,16 @@ static enum lk_status put_bytes(struct stores3 *s, const char *verb, const char 
     http_response_free(&resp);
     headers_free(&h);
     return rc;
+}
+
+/* PUT of bytes in memory (a whole small object or one part). */
+static enum lk_status put_bytes(struct stores3 *s, const char *verb, const char *bucket,
+                                const char *key, const char *url, const char *data, size_t len,
+                                const char *content_type, char **etag_out, struct lk_error *err)
+{
+    struct mem_source src = { .data = data ? data : "", .len = len };
+    struct put_body body = { mem_source_read, &src, (long long)len, mem_source_rewind, 0 };
+    return put_request(s, s->http, verb, bucket, key, url, &body, content_type, etag_out, err);
 }
 
 static void info_fill(struct store_object_info *info, long long size, char *etag)
@@ -901,6 +937,34 @@ static enum lk_status multipart_complete(struct stores3_writer *w, char **etag_o
     return rc;
 }
 
+static void writer_free(struct stores3_writer *w)
+{
+    /* Before the client goes: the pipe's thread may still be using it. */
+    upload_pipe_abort(w->pipe);
+    http_client_free(w->pipe_http);
+    free(w->pipe_etag);
+    free(w->bucket);
+    free(w->key);
+    free(w->content_type);
+    free(w->part);
+    free(w->upload_id);
+    buf_free(&w->parts_xml);
+    free(w);
+}
+
+static struct stores3_writer *writer_new(struct stores3 *s, const char *bucket, const char *key,
+                                         const char *content_type)
+{
+    struct stores3_writer *w = xcalloc(1, sizeof *w);
+    w->s = s;
+    w->bucket = xstrdup(bucket);
+    w->key = xstrdup(key);
+    w->content_type = xstrdup(content_type && *content_type ? content_type : "application/octet-stream");
+    w->part_cap = s->part_size;
+    buf_init(&w->parts_xml);
+    return w;
+}
+
 enum lk_status stores3_writer_open(struct stores3 *s, const char *bucket, const char *key,
                                    const char *content_type, struct stores3_writer **out,
                                    struct lk_error *err)
@@ -908,21 +972,62 @@ enum lk_status stores3_writer_open(struct stores3 *s, const char *bucket, const 
     *out = NULL;
     if (!key || !*key)
         return err_set(err, LK_USAGE, "cannot write s3://%s/: an object needs a key", bucket);
-    struct stores3_writer *w = xcalloc(1, sizeof *w);
-    w->s = s;
-    w->bucket = xstrdup(bucket);
-    w->key = xstrdup(key);
-    w->content_type = xstrdup(content_type && *content_type ? content_type : "application/octet-stream");
-    w->part_cap = s->part_size;
+    struct stores3_writer *w = writer_new(s, bucket, key, content_type);
     /* Allocated now so that a too-large part size fails here, not mid-stream. */
     w->part = xmalloc(w->part_cap);
-    buf_init(&w->parts_xml);
+    *out = w;
+    return LK_OK;
+}
+
+/* The streaming PUT, on the upload pipe's thread. */
+static enum lk_status stream_put(struct upload_pipe *pipe, void *ud, struct lk_error *err)
+{
+    struct stores3_writer *w = ud;
+    char *url = stores3_object_url(w->s, w->bucket, w->key);
+    struct put_body body = { upload_pipe_read, pipe, w->total, upload_pipe_rewind, STREAM_STALL_S };
+    enum lk_status rc = put_request(w->s, w->pipe_http, "put", w->bucket, w->key, url, &body,
+                                    w->content_type, &w->pipe_etag, err);
+    free(url);
+    return rc;
+}
+
+enum lk_status stores3_writer_open_sized(struct stores3 *s, const char *bucket, const char *key,
+                                         const char *content_type, long long total_size,
+                                         struct stores3_writer **out, struct lk_error *err)
+{
+    /* Small objects fit the part buffer and go as one PUT that can be
+     * retried; past 5 GiB only multipart can take them. */
+    if (total_size <= (long long)s->part_size || total_size > MAX_SINGLE_PUT)
+        return stores3_writer_open(s, bucket, key, content_type, out, err);
+    *out = NULL;
+    if (!key || !*key)
+        return err_set(err, LK_USAGE, "cannot write s3://%s/: an object needs a key", bucket);
+    struct stores3_writer *w = writer_new(s, bucket, key, content_type);
+    /* Its own client: the store's may serve other requests (a GET feeding
+     * this very write) while the PUT runs on the pipe's thread. */
+    w->pipe_http = http_client_new(s->ca_bundle, "lakeop/" LAKEOP_VERSION);
+    if (s->secret_key)
+        http_client_add_secret(w->pipe_http, s->secret_key);
+    if (s->token_header)
+        http_client_add_secret(w->pipe_http, s->token_header + strlen("x-amz-security-token: "));
+    w->total = total_size;   /* the announced length, until the pipe has ended */
+    enum lk_status rc = upload_pipe_start(total_size, stream_put, w, &w->pipe, err);
+    if (rc != LK_OK) {
+        http_client_free(w->pipe_http);
+        w->pipe_http = NULL;
+        writer_free(w);
+        return rc;
+    }
     *out = w;
     return LK_OK;
 }
 
 static enum lk_status writer_fail(struct stores3_writer *w, struct lk_error *err)
 {
+    if (w->pipe) {
+        upload_pipe_abort(w->pipe);
+        w->pipe = NULL;
+    }
     w->failed = true;
     if (err)
         w->failure = *err;
@@ -937,6 +1042,11 @@ enum lk_status stores3_writer_write(struct stores3_writer *w, const void *data, 
         if (err)
             *err = w->failure;
         return w->failure.status ? w->failure.status : LK_FAIL;
+    }
+    if (w->pipe) {
+        if (upload_pipe_write(w->pipe, data, len, err) != LK_OK)
+            return writer_fail(w, err);
+        return LK_OK;
     }
     const char *p = data;
     while (len > 0) {
@@ -958,17 +1068,6 @@ enum lk_status stores3_writer_write(struct stores3_writer *w, const void *data, 
     return LK_OK;
 }
 
-static void writer_free(struct stores3_writer *w)
-{
-    free(w->bucket);
-    free(w->key);
-    free(w->content_type);
-    free(w->part);
-    free(w->upload_id);
-    buf_free(&w->parts_xml);
-    free(w);
-}
-
 void stores3_writer_abort(struct stores3_writer *w)
 {
     if (!w)
@@ -988,6 +1087,13 @@ enum lk_status stores3_writer_commit(struct stores3_writer *w, struct store_obje
         if (err)
             *err = w->failure;
         rc = w->failure.status ? w->failure.status : LK_FAIL;
+    } else if (w->pipe) {
+        rc = upload_pipe_finish(w->pipe, err);
+        w->pipe = NULL;
+        if (rc == LK_OK) {
+            etag = w->pipe_etag;
+            w->pipe_etag = NULL;
+        }
     } else if (!w->upload_id) {
         char *url = stores3_object_url(w->s, w->bucket, w->key);
         rc = put_bytes(w->s, "put", w->bucket, w->key, url, w->part, w->part_len, w->content_type,

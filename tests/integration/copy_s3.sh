@@ -1,10 +1,14 @@
 #!/bin/sh
-# lakeop copy to S3: moto with signature checking (single PUT and multipart
-# with a small part size), faults injected by tests/doubles/s3_fault_proxy.py
-# (503 SlowDown on a part, <Error> on Complete), wrong credentials, a missing
-# bucket, and a key with spaces and non-ASCII (moto without auth: with auth
-# it mis-verifies percent-encoded keys, S3.md).  After each copy the aws CLI
-# downloads the objects and they must equal what the Zuora double served.
+# lakeop copy to S3: moto with signature checking (a small single PUT,
+# multipart with a small part size for a segmented batch whose size is not
+# known up front, and ONE streaming PUT for a single file whose
+# Content-Length is), faults injected by tests/doubles/s3_fault_proxy.py
+# (503 SlowDown on a part, <Error> on Complete), a streaming PUT refused
+# before its last byte (record count or Zuora's body wrong: the previous
+# object stays), wrong credentials, a missing bucket, and a key with spaces
+# and non-ASCII (moto without auth: with auth it mis-verifies
+# percent-encoded keys, S3.md).  After each copy the aws CLI downloads the
+# objects and they must equal what the Zuora double served.
 . "$(dirname "$0")/../lib/common.sh"
 . "$LK_ROOT/tests/lib/pg.sh"
 . "$LK_ROOT/tests/lib/doubles.sh"
@@ -40,15 +44,27 @@ proxy_start() {
 proxy_stat() {
     curl -sS "$PROXY_URL/_proxy/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"
 }
-# s3_same NAME URL-OF-SERVER s3://B/K FILE-ID: the aws CLI reads the object back.
+# s3_same NAME URL-OF-SERVER s3://B/K FILE-ID[,FILE-ID...]: the aws CLI
+# reads the object back; several ids are segments joined with one header.
 s3_same() {
-    zuora_get "$4" > "$T/want"
+    : > "$T/want"
+    first=true
+    for id in $(echo "$4" | tr ',' ' '); do
+        if $first; then zuora_get "$id" >> "$T/want"; else zuora_get "$id" | tail -n +2 >> "$T/want"; fi
+        first=false
+    done
+    rm -f "$T/got"
     if lk_aws "$2" s3 cp "$3" "$T/got" >/dev/null 2>&1 && cmp -s "$T/want" "$T/got"; then
         lk_pass "$1"
     else
         lk_fail "$1" "$3 is not what Zuora served ($(wc -c < "$T/want") bytes served, $(wc -c < "$T/got" 2>/dev/null) read back)"
     fi
 }
+etag_of() {   # SERVER BUCKET KEY
+    lk_aws "$1" s3api head-object --bucket "$2" --key "$3" --query ETag --output text 2>/dev/null
+}
+# moto's request log: how many requests matched since line $1.
+log_count() { tail -n +"$1" "$LK_MOTO_LOG" | grep -c "$2"; }
 s3_meta() {   # NAME SERVER s3://B/K JOB FILE BATCH OBJECT COUNT
     rm -f "$T/meta"
     lk_aws "$2" s3 cp "$3" "$T/meta" >/dev/null 2>&1
@@ -63,9 +79,15 @@ J=2c92c0f9725046a2017255f7d84e5a48
 BA=2c92c0f9725046a2017255f7d8925a55
 BI=2c92c0f9725046a2017255f7d8925a56
 FA=2c92c09472503749017255fc3c9379c8
-FI=2c92c09472503749017255fc3c9379c9
+FI1=2c92c09472503749017255fc3c9379c9
+FI2=2c92c09472503749017255fc3c9379ca
+FI=$FI1,$FI2
+FB=2c92c09472503749017255fc3c9379cb
 zuora_file "$FA" 500 50
-zuora_file "$FI" 130000 50        # 13 MB: three 5 MiB parts
+# 13 MB in two segments: the joined size is not known up front, so three 5 MiB parts.
+zuora_file "$FI1" 65000 50
+zuora_file "$FI2" 65000 50
+zuora_file "$FB" 130000 50        # 13 MB in one file with a Content-Length: one streaming PUT
 seed_job "$J" "$BA:Account:500:$FA" "$BI:InvoiceItem:130000:$FI"
 
 # ---- small (single PUT) and multipart, signatures checked
@@ -76,6 +98,11 @@ s3_same "small file read back by aws: identical" "$LK_MOTO_URL" s3://raw-account
 s3_same "multipart file read back by aws: identical" "$LK_MOTO_URL" s3://raw-invoice/InvoiceItem.csv "$FI"
 s3_meta "metadata on S3 has the exact layout" "$LK_MOTO_URL" s3://raw-account/metadata/Account.json "$J" "$FA" "$BA" Account 500
 s3_meta "multipart object's metadata" "$LK_MOTO_URL" s3://raw-invoice/metadata/InvoiceItem.json "$J" "$FI" "$BI" InvoiceItem 130000
+if [ "$(log_count 1 'POST /raw-invoice/InvoiceItem.csv?uploads')" -ge 1 ]; then
+    lk_pass "segments (size unknown up front) went as a multipart upload"
+else
+    lk_fail "segments as multipart" "no CreateMultipartUpload in moto's log"
+fi
 out=$($LK_BIN copy "$J" --yes 2>&1)
 if [ "$(echo "$out" | grep -c ': already copied (')" = 2 ]; then
     lk_pass "second run on S3: both already copied (size and ETag match)"
@@ -118,6 +145,48 @@ else
     lk_fail "<Error> on Complete once" "status $st: $out"
 fi
 kill "$PROXY_PID"
+
+# ---- one file above a part with a Content-Length: ONE streaming PUT
+mark=$(($(wc -l < "$LK_MOTO_LOG") + 1))
+out=$($LK_BIN copy --file-id "$FB" --to s3://raw-account/big/Big.csv --job "$J" --record-count 130000 --yes 2>&1)
+st=$?
+if [ $st -eq 0 ] && [ "$(log_count $mark 'PUT /raw-account/big/Big.csv')" = 1 ] &&
+   [ "$(log_count $mark 'uploads')" = 0 ]; then
+    s3_same "13 MB with a known size: one streaming PUT (no multipart), identical" "$LK_MOTO_URL" \
+        s3://raw-account/big/Big.csv "$FB"
+else
+    lk_fail "streaming PUT" "status $st, moto log: $(tail -n +$mark "$LK_MOTO_LOG" | grep -v HEAD | head -5): $out"
+fi
+
+# Refused before its last byte: the previous object stays, nothing is left.
+big_before=$(etag_of "$LK_MOTO_URL" raw-account big/Big.csv)
+stream_refused() {   # NAME EXPECTED-TEXT LAKEOP-ARGS...
+    name=$1 want=$2
+    shift 2
+    mark=$(($(wc -l < "$LK_MOTO_LOG") + 1))
+    out=$($LK_BIN "$@" 2>&1)
+    st=$?
+    puts=$(log_count $mark 'PUT /raw-account/big/Big.csv')
+    if [ $st -eq 1 ] && echo "$out" | grep -q "$want" && [ "$puts" -ge 1 ] &&
+       [ "$(etag_of "$LK_MOTO_URL" raw-account big/Big.csv)" = "$big_before" ] &&
+       no_uploads "$LK_MOTO_URL" raw-account; then
+        lk_pass "$name: fails (1), the streaming PUT was dropped before its last byte, old object kept"
+    else
+        lk_fail "$name" "status $st, $puts PUTs, etag $(etag_of "$LK_MOTO_URL" raw-account big/Big.csv) (was $big_before): $out"
+    fi
+}
+stream_refused "streaming PUT, recordCount one more than the file has" "said 130001 records, the file has 130000" \
+    copy --file-id "$FB" --to s3://raw-account/big/Big.csv --job "$J" --record-count 130001 --yes --force
+zuora_ctl POST /_control/fault "{\"match\":\"GET /v1/file/$FB\",\"truncate_after\":9000000,\"times\":-1}" >/dev/null
+stream_refused "streaming PUT, Zuora's body cut short at 9 MB" "$FB" \
+    copy --file-id "$FB" --to s3://raw-account/big/Big.csv --job "$J" --record-count 130000 --yes --force
+zuora_ctl DELETE /_control/fault >/dev/null
+meta=$(lk_aws "$LK_MOTO_URL" s3 cp s3://raw-account/big/metadata/Big.json - 2>/dev/null)
+if echo "$meta" | grep -q '"recordCount" : 130000'; then
+    lk_pass "the refused copies left the metadata as it was"
+else
+    lk_fail "metadata after refused copies" "$meta"
+fi
 
 # ---- wrong credentials: not retried, a clear message
 proxy_start
