@@ -11,22 +11,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "airflow.h"
 #include "buf.h"
 #include "cli.h"
 #include "cmdline.h"
 #include "db.h"
 #include "http.h"
 #include "mem.h"
+#include "svc_watch.h"
 #include "text.h"
-
-enum svc { SVC_DB, SVC_ZUORA, SVC_S3, SVC_AIRFLOW, SVC_COUNT };
-enum svc_state { SVC_NOT_CONFIGURED, SVC_UNKNOWN, SVC_OK, SVC_DOWN };
-static const char *const SVC_NAMES[SVC_COUNT] = { "db", "zuora", "s3", "airflow" };
 
 enum db_state { DBS_WAITING, DBS_READY, DBS_FAILED };
 
@@ -51,9 +46,7 @@ struct app {
     int n_notified;
     long long last_delivery;
 
-    enum svc_state svc[SVC_COUNT];
-    int health_pending;
-    unsigned health_timer;
+    struct svc_watch *health;     /* the header's marks */
 
     int busy;
     char busy_what[128];
@@ -252,8 +245,7 @@ static void on_listen(struct loop *loop, int fd, short revents, void *ud)
         loop_fd_unwatch(loop, fd);
         db_close(app->listen);
         app->listen = NULL;
-        app->svc[SVC_DB] = SVC_DOWN;
-        tui_header_dirty(app->tui);
+        svc_watch_set(app->health, SVC_DB, SVC_DOWN, NULL);
         return;
     }
     PGnotify *n;
@@ -305,104 +297,12 @@ static void startup_done(struct loop *loop, void *p, bool orphaned)
         app->listen = j->listen;
         PQsetnonblocking(app->listen, 1);
         loop_fd_watch(loop, PQsocket(app->listen), POLLIN, on_listen, app);
-        app->svc[SVC_DB] = SVC_OK;
+        svc_watch_set(app->health, SVC_DB, SVC_OK, NULL);
     } else {
-        app->svc[SVC_DB] = app->env->database ? SVC_DOWN : SVC_NOT_CONFIGURED;
+        svc_watch_set(app->health, SVC_DB, app->env->database ? SVC_DOWN : SVC_NOT_CONFIGURED, NULL);
         tui_message(app->tui, TUI_ERROR, "%s", app->db_error);
     }
-    tui_header_dirty(app->tui);
     free(j);
-}
-
-/* Health of the other services: reachable at all (any HTTP answer). */
-
-struct health_job {
-    struct app *app;
-    enum svc svc;
-    enum svc_state state;
-};
-
-static enum svc_state http_reachable(void *wctx, const char *url)
-{
-    struct lk_ctx *ctx = app_ctx(wctx);
-    struct http_request req = { .url = url, .head = true, .max_attempts = 1,
-                                .connect_timeout_ms = 3000, .timeout_ms = 5000 };
-    struct http_response resp;
-    struct lk_error err;
-    http_response_init(&resp);
-    enum lk_status st = http_perform(ctx->http, &req, &resp, &err);
-    http_response_free(&resp);
-    return st == LK_OK ? SVC_OK : SVC_DOWN;
-}
-
-static void health_work(void *wctx, void *p)
-{
-    struct health_job *j = p;
-    const struct cfg_env *env = j->app->env;
-    struct lk_error err;
-    err_clear(&err);
-    switch (j->svc) {
-    case SVC_DB: {
-        PGconn *db = app_db(wctx, &err);
-        j->state = db && db_exec(db, "SELECT 1", 0, NULL, NULL, &err) == LK_OK ? SVC_OK : SVC_DOWN;
-        break;
-    }
-    case SVC_ZUORA:
-        j->state = http_reachable(wctx, env->zuora_url);
-        break;
-    case SVC_S3:
-        if (strncmp(env->s3_endpoint, "file://", 7) == 0) {
-            struct stat sb;
-            j->state = stat(env->s3_endpoint + 7, &sb) == 0 ? SVC_OK : SVC_DOWN;
-        } else {
-            j->state = http_reachable(wctx, env->s3_endpoint);
-        }
-        break;
-    case SVC_AIRFLOW: {
-        char version[64];
-        j->state = airflow_ping(app_ctx(wctx), version, sizeof version, &err) == LK_OK ? SVC_OK
-                                                                                     : SVC_DOWN;
-        break;
-    }
-    default:
-        break;
-    }
-}
-
-static void health_done(struct loop *loop, void *p, bool orphaned)
-{
-    struct health_job *j = p;
-    if (!orphaned) {
-        j->app->health_pending--;
-        if (j->app->svc[j->svc] != j->state)
-            tui_header_dirty(j->app->tui);
-        j->app->svc[j->svc] = j->state;
-    }
-    free(j);
-}
-
-static bool configured(const char *v)
-{
-    return v && *v;
-}
-
-static void health_check(struct loop *loop, void *ud)
-{
-    struct app *app = ud;
-    const struct cfg_env *env = app->env;
-    const char *urls[SVC_COUNT] = { env->database, env->zuora_url, env->s3_endpoint, env->airflow_url };
-    for (int s = 0; s < SVC_COUNT; s++) {
-        if (!configured(urls[s])) {
-            app->svc[s] = SVC_NOT_CONFIGURED;
-            continue;
-        }
-        struct health_job *j = xcalloc(1, sizeof *j);
-        j->app = app;
-        j->svc = (enum svc)s;
-        app->health_pending++;
-        loop_submit(app->tui->loop, app, health_work, health_done, j);
-    }
-    tui_header_dirty(app->tui);
 }
 
 /* Header. */
@@ -443,17 +343,17 @@ static void draw_header(struct tui *t, WINDOW *w, void *ud)
     for (int s = 0; s < SVC_COUNT; s++) {
         getyx(w, y, x);
         static const char *const mark[] = { "-", "?", "ok", "DOWN" };
-        snprintf(buf, sizeof buf, " %s:%s", SVC_NAMES[s], mark[app->svc[s]]);
+        enum svc_state st = svc_watch_state(app->health, (enum svc)s);
+        snprintf(buf, sizeof buf, " %s:%s", svc_name((enum svc)s), mark[st]);
         if (x + text_width(buf) > cols)
             break;
-        enum theme_el el = app->svc[s] == SVC_OK ? TH_STATUS_OK
-                         : app->svc[s] == SVC_DOWN ? TH_STATUS_ERROR : TH_DIM;
+        enum theme_el el = st == SVC_OK ? TH_STATUS_OK : st == SVC_DOWN ? TH_STATUS_ERROR : TH_DIM;
         wattrset(w, theme_attr(th, TH_TITLE));
         waddch(w, ' ');
-        waddstr(w, SVC_NAMES[s]);
+        waddstr(w, svc_name((enum svc)s));
         waddch(w, ':');
         wattrset(w, theme_attr(th, el));
-        waddstr(w, mark[app->svc[s]]);
+        waddstr(w, mark[st]);
     }
     struct screen *top = tui_top(t);
     if (top) {
@@ -516,7 +416,7 @@ static bool app_is_busy(struct tui *t, char *out, size_t out_size, void *ud)
 static bool app_loading(struct tui *t, void *ud)
 {
     struct app *app = ud;
-    return app->startup_pending || app->notify_timer != 0 || app->health_pending > 0;
+    return app->startup_pending || app->notify_timer != 0 || svc_watch_pending(app->health) > 0;
 }
 
 static void open_first_screen(struct app *app)
@@ -604,15 +504,17 @@ static int run_session(struct app *app)
     }
     pthread_cond_broadcast(&app->cv);
     pthread_mutex_unlock(&app->mu);
+    svc_watch_stop(app->health);
     tui_free(t);
     app->tui = NULL;
+    svc_watch_free(app->health);
+    app->health = NULL;
     if (app->listen) {
         db_close(app->listen);
         app->listen = NULL;
     }
     app->notify_timer = 0;
     app->n_notified = 0;
-    app->health_pending = 0;
     return rc;
 }
 
