@@ -3,7 +3,16 @@
  * A write goes to ".NAME.lakeop-tmp.XXXXXX" in the destination folder, is
  * fsynced, renamed over the final name and the folder fsynced: readers see
  * either the previous object or the new one, never a part, even after a
- * crash.  Temporary files left by a crash are never listed. */
+ * crash.  Temporary files left by a crash are never listed.
+ *
+ * A writer holds an flock on its temporary file from creation until it is
+ * renamed or removed; the kernel drops the lock when the process dies, even
+ * by SIGKILL.  Opening a writer in a folder removes that folder's
+ * temporaries that nobody holds and that have not changed for a minute (the
+ * minute covers a writer between creating its file and locking it): what a
+ * killed copy left behind, never a file another lakeop is still writing.
+ * Where the file system cannot lock, only temporaries unchanged for an hour
+ * go. */
 #include "store_internal.h"
 
 #include <dirent.h>
@@ -12,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mem.h"
@@ -20,9 +31,12 @@
 #define TEMP_MARK ".lakeop-tmp."
 #define TEMP_RAND 6              /* the XXXXXX of mkstemp */
 #define IO_CHUNK ((size_t)1 << 20)
+#define STALE_UNLOCKED_S 60        /* nobody holds it: a dead writer's, past the creation window */
+#define STALE_UNLOCKABLE_S 3600    /* no locks on this file system: age alone decides */
 
 struct storef_writer {
     int fd;
+    int lock_fd;        /* a duplicate of fd that keeps the flock past close(fd), until the rename */
     char *tmp_path;
     char *final_path;
     char *dir;
@@ -314,6 +328,46 @@ enum lk_status storef_list(const char *dir, const char *prefix, store_list_fn fn
 
 /* ---- writing ------------------------------------------------------------ */
 
+/* Whether an open temporary file is a dead writer's.  Leaves it locked by
+ * us when it is, so no writer can take it up meanwhile. */
+static bool temp_is_stale(int fd, const struct stat *st, time_t now)
+{
+    long long age = (long long)now - (long long)st->st_mtim.tv_sec;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        return age >= STALE_UNLOCKED_S;
+    if (errno == EWOULDBLOCK)
+        return false;       /* a live writer holds it */
+    return age >= STALE_UNLOCKABLE_S;
+}
+
+/* Best effort: removes the temporaries dead writers left in dir (see the
+ * top of this file).  Failing to tidy up must not fail the write. */
+static void sweep_stale_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *name = de->d_name;
+        if (!storef_is_temp_name(name))
+            continue;
+        int fd = openat(dirfd(d), name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        struct stat st, again;
+        /* Removed by name: the name must still be the file judged (not a
+         * link, not replaced meanwhile). */
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && temp_is_stale(fd, &st, now) &&
+            fstatat(dirfd(d), name, &again, AT_SYMLINK_NOFOLLOW) == 0 &&
+            again.st_dev == st.st_dev && again.st_ino == st.st_ino)
+            unlinkat(dirfd(d), name, 0);
+        close(fd);
+    }
+    closedir(d);
+}
+
 enum lk_status storef_writer_open(const char *path, struct storef_writer **out, struct lk_error *err)
 {
     *out = NULL;
@@ -326,6 +380,7 @@ enum lk_status storef_writer_open(const char *path, struct storef_writer **out, 
         free(dir);
         return rc;
     }
+    sweep_stale_temps(dir);
     char *tmp = xasprintf("%s/.%s" TEMP_MARK "XXXXXX", dir, base);
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
@@ -334,17 +389,24 @@ enum lk_status storef_writer_open(const char *path, struct storef_writer **out, 
         free(dir);
         return LK_FAIL;
     }
+    /* Marks the file as being written (see the top); a file system
+     * without locks leaves it to the hour-long rule. */
+    (void)flock(fd, LOCK_EX | LOCK_NB);
+    int lock_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     /* mkstemp makes 0600; objects are meant to be read by the lake's other tools. */
     if (fchmod(fd, 0644) != 0) {
         err_set(err, LK_FAIL, "cannot set the mode of '%s': %s", tmp, strerror(errno));
-        close(fd);
         unlink(tmp);
+        close(fd);
+        if (lock_fd >= 0)
+            close(lock_fd);
         free(tmp);
         free(dir);
         return LK_FAIL;
     }
     struct storef_writer *w = xcalloc(1, sizeof *w);
     w->fd = fd;
+    w->lock_fd = lock_fd;
     w->tmp_path = tmp;
     w->final_path = xstrdup(path);
     w->dir = dir;
@@ -381,9 +443,12 @@ void storef_writer_abort(struct storef_writer *w)
 {
     if (!w)
         return;
+    /* Removed while still locked: nobody else judges it meanwhile. */
+    unlink(w->tmp_path);
     if (w->fd >= 0)
         close(w->fd);
-    unlink(w->tmp_path);
+    if (w->lock_fd >= 0)
+        close(w->lock_fd);
     writer_free(w);
 }
 
@@ -407,6 +472,10 @@ enum lk_status storef_writer_commit(struct storef_writer *w, struct store_object
         storef_writer_abort(w);
         return LK_FAIL;
     }
+    /* Only now: the lock kept sweeps away until the temporary name was gone. */
+    if (w->lock_fd >= 0)
+        close(w->lock_fd);
+    w->lock_fd = -1;
     enum lk_status rc = sync_dir(w->dir, err);
     if (rc == LK_OK && info) {
         memset(info, 0, sizeof *info);

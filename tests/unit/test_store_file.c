@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -415,6 +418,141 @@ static void test_crash_before_commit(void **state)
     free(cmd);
 }
 
+/* A file under the bucket folder, its change time set seconds_ago. */
+static char *make_file(const struct fixture *f, const char *rel, long seconds_ago)
+{
+    char *path = xasprintf("%s/%s", f->root, rel);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("left over", fp);
+    fclose(fp);
+    struct timespec when[2];
+    when[0].tv_sec = when[1].tv_sec = time(NULL) - seconds_ago;
+    when[0].tv_nsec = when[1].tv_nsec = 0;
+    assert_int_equal(utimensat(AT_FDCWD, path, when, 0), 0);
+    return path;
+}
+
+static bool gone(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) != 0;
+}
+
+static void backdate(const char *path, long seconds)
+{
+    struct timespec when[2];
+    when[0].tv_sec = when[1].tv_sec = time(NULL) - seconds;
+    when[0].tv_nsec = when[1].tv_nsec = 0;
+    assert_int_equal(utimensat(AT_FDCWD, path, when, 0), 0);
+}
+
+/* The one temporary file in folder rel, or NULL. */
+static char *temp_in(const struct fixture *f, const char *rel)
+{
+    char *cmd = xasprintf("ls -A '%s/%s' | grep '\\.lakeop-tmp\\.'", f->root, rel);
+    FILE *p = popen(cmd, "r");
+    free(cmd);
+    char line[512] = "";
+    char *got = fgets(line, sizeof line, p);
+    pclose(p);
+    if (!got)
+        return NULL;
+    line[strcspn(line, "\n")] = '\0';
+    return xasprintf("%s/%s/%s", f->root, rel, line);
+}
+
+static void test_stale_temps_swept(void **state)
+{
+    struct fixture *f = *state;
+    char *other = xasprintf("%s/other", f->root);
+    assert_int_equal(mkdir(other, 0755), 0);
+    free(other);
+    /* What a killed copy leaves: nobody holds it. */
+    char *dead_old = make_file(f, "raw/.Account.csv.lakeop-tmp.a1B2c3", 2 * 3600);
+    char *dead_2min = make_file(f, "raw/.Invoice.csv.lakeop-tmp.d4E5f6", 120);
+    /* Too fresh to judge: a writer may be between creating and locking it. */
+    char *fresh = make_file(f, "raw/.Fresh.csv.lakeop-tmp.g7H8i9", 5);
+    /* A live writer's (held by another open file, as another process would). */
+    char *held = make_file(f, "raw/.Held.csv.lakeop-tmp.j1K2l3", 2 * 3600);
+    int held_fd = open(held, O_RDONLY);
+    assert_true(held_fd >= 0);
+    assert_int_equal(flock(held_fd, LOCK_EX | LOCK_NB), 0);
+    /* Not ours: other names, other folders. */
+    char *object = make_file(f, "raw/old.csv", 2 * 3600);
+    char *lookalike = make_file(f, "raw/.Account.csv.lakeop-tmp.toolong", 2 * 3600);
+    char *elsewhere = make_file(f, "other/.Account.csv.lakeop-tmp.m4N5o6", 2 * 3600);
+
+    put_text(f, "s3://raw/new.csv", "new\n");
+    assert_true(gone(dead_old));
+    assert_true(gone(dead_2min));
+    assert_false(gone(fresh));
+    assert_false(gone(held));
+    assert_false(gone(object));
+    assert_false(gone(lookalike));
+    assert_false(gone(elsewhere));
+    assert_content(f, "s3://raw/new.csv", "new\n");
+
+    /* Once its writer is gone, the held one goes too. */
+    close(held_fd);
+    put_text(f, "s3://raw/new.csv", "newer\n");
+    assert_true(gone(held));
+    assert_false(gone(fresh));
+
+    char *all[] = { dead_old, dead_2min, fresh, held, object, lookalike, elsewhere };
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        free(all[i]);
+}
+
+/* A writer of this process keeps its own temporary file from any sweep,
+ * however long it takes, until it commits. */
+static void test_live_writer_not_swept(void **state)
+{
+    struct fixture *f = *state;
+    struct store_url u = url("s3://raw/slow.csv");
+    struct lk_error err;
+    err_clear(&err);
+    struct store_writer *w;
+    assert_int_equal(store_writer_open(f->store, &u, NULL, &w, &err), LK_OK);
+    assert_int_equal(store_writer_write(w, "first half,", 11, &err), LK_OK);
+    char *tmp = temp_in(f, "raw");
+    assert_non_null(tmp);
+    backdate(tmp, 2 * 3600);
+    put_text(f, "s3://raw/other.csv", "x\n");
+    assert_false(gone(tmp));
+    assert_int_equal(store_writer_write(w, "second half\n", 12, &err), LK_OK);
+    assert_int_equal(store_writer_commit(w, NULL, &err), LK_OK);
+    assert_content(f, "s3://raw/slow.csv", "first half,second half\n");
+    assert_true(gone(tmp));
+    free(tmp);
+    store_url_free(&u);
+}
+
+/* An announced size is kept to: fewer or more bytes fail and leave nothing. */
+static void test_sized_writer(void **state)
+{
+    struct fixture *f = *state;
+    put_text(f, "s3://raw/sized.csv", "previous\n");
+    struct store_url u = url("s3://raw/sized.csv");
+    struct lk_error err;
+    err_clear(&err);
+    struct store_writer *w;
+    assert_int_equal(store_writer_open_sized(f->store, &u, NULL, 6, &w, &err), LK_OK);
+    assert_int_equal(store_writer_write(w, "short", 5, &err), LK_OK);
+    assert_int_equal(store_writer_commit(w, NULL, &err), LK_FAIL);
+    assert_non_null(strstr(err.message, "5 bytes came where 6 were announced"));
+    assert_int_equal(store_writer_open_sized(f->store, &u, NULL, 6, &w, &err), LK_OK);
+    assert_int_equal(store_writer_write(w, "toolong", 7, &err), LK_FAIL);
+    store_writer_abort(w);
+    assert_content(f, "s3://raw/sized.csv", "previous\n");
+    assert_null(temp_in(f, "raw"));
+    assert_int_equal(store_writer_open_sized(f->store, &u, NULL, 6, &w, &err), LK_OK);
+    assert_int_equal(store_writer_write(w, "exact\n", 6, &err), LK_OK);
+    assert_int_equal(store_writer_commit(w, NULL, &err), LK_OK);
+    assert_content(f, "s3://raw/sized.csv", "exact\n");
+    store_url_free(&u);
+}
+
 static void test_copy_and_delete(void **state)
 {
     struct fixture *f = *state;
@@ -560,6 +698,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_in_key_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_is_atomic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_before_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_temps_swept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_live_writer_not_swept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sized_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_direct_file_urls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keys_cannot_escape, setup, teardown),
