@@ -479,7 +479,7 @@ static int run_session(struct app *app)
     for (size_t i = 0; i < cli->cfg->n_binds; i++) {
         const struct cfg_bind *b = &cli->cfg->binds[i];
         char why[256];
-        if (!keymap_bind(t->km, b->screen, b->key, b->action, why, sizeof why))
+        if (!keymap_bind_user(t->km, b->screen, b->key, b->action, why, sizeof why))
             tui_message(t, TUI_ERROR, "%s: %s (the binding is ignored)", b->where ? b->where : "config", why);
     }
     app->db_state = DBS_WAITING;

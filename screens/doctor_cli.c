@@ -1,7 +1,9 @@
 /* `lakeop doctor`: reads the configuration and reaches every configured
  * service once, saying for each whether it answered, whether our
  * credentials work, its version and the round trip.  It changes nothing:
- * the database is connected to, not migrated. */
+ * the database is connected to, not migrated.  It also checks the config's
+ * bind lines as the console applies them (screen, key and action), since
+ * the console can only say so in its status line. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +13,9 @@
 #include "airflow.h"
 #include "cli.h"
 #include "commands.h"
+#include "buf.h"
 #include "db.h"
+#include "keymap.h"
 #include "mem.h"
 #include "store.h"
 #include "text.h"
@@ -21,6 +25,7 @@ enum check_state { CHECK_OK, CHECK_FAILED, CHECK_SKIPPED };
 
 struct check {
     const char *service;
+    bool local;           /* checked here, nothing reached: no round trip */
     enum check_state state;
     char detail[2048];    /* what was reached, or why it failed */
     char version[128];
@@ -175,6 +180,36 @@ static void check_airflow(struct lk_ctx *ctx, struct check *c)
     }
 }
 
+/* The config's bind lines against the keymap and the screen registry,
+ * each bad one named by file:line as the console would name it. */
+static void check_keys(struct cli *cli, struct check *c)
+{
+    c->service = "keys";
+    c->local = true;
+    if (!cli->cfg->n_binds) {
+        c->state = CHECK_SKIPPED;
+        return;
+    }
+    struct keymap *km = keymap_new();
+    struct buf bad = BUF_INIT;
+    for (size_t i = 0; i < cli->cfg->n_binds; i++) {
+        const struct cfg_bind *b = &cli->cfg->binds[i];
+        char why[600];
+        if (!keymap_bind_user(km, b->screen, b->key, b->action, why, sizeof why))
+            buf_printf(&bad, "%s%s: %s", bad.len ? "; " : "", b->where ? b->where : "config", why);
+    }
+    keymap_free(km);
+    if (bad.len) {
+        c->state = CHECK_FAILED;
+        snprintf(c->detail, sizeof c->detail, "%s", buf_cstr(&bad));
+    } else {
+        c->state = CHECK_OK;
+        snprintf(c->detail, sizeof c->detail, "%zu bind line%s, every screen, key and action known",
+                 cli->cfg->n_binds, cli->cfg->n_binds == 1 ? "" : "s");
+    }
+    buf_free(&bad);
+}
+
 static const char *state_word(enum check_state s)
 {
     switch (s) {
@@ -207,7 +242,9 @@ static void print_json(struct cli *cli, const struct check *checks, size_t n, bo
         json_t *o = json_object();
         json_object_set_new(o, "service", json_string(c->service));
         json_object_set_new(o, "status", json_string(state_word(c->state)));
-        if (c->state != CHECK_SKIPPED) {
+        if (c->state != CHECK_SKIPPED && c->local) {
+            json_object_set_new(o, "detail", jtext(c->detail));
+        } else if (c->state != CHECK_SKIPPED) {
             json_object_set_new(o, "reachable", json_boolean(c->state == CHECK_OK));
             json_object_set_new(o, "detail", jtext(c->detail));
             json_object_set_new(o, "version", c->version[0] ? jtext(c->version) : json_null());
@@ -241,7 +278,10 @@ static void print_text(struct cli *cli, const struct check *checks, size_t n)
                 free(v);
             }
             char *d = text_inert(c->detail);
-            fprintf(cli->out, " %s (%ld ms)", d, c->ms);
+            if (c->local)
+                fprintf(cli->out, " %s", d);
+            else
+                fprintf(cli->out, " %s (%ld ms)", d, c->ms);
             free(d);
         }
         fputc('\n', cli->out);
@@ -263,12 +303,13 @@ int cli_doctor(struct cli *cli, int argc, char **argv)
     int rc = cli_ctx(cli, false, &ctx);
     if (rc)
         return rc;
-    struct check checks[4];
+    struct check checks[5];
     memset(checks, 0, sizeof checks);
     check_database(cli, &checks[0]);
     check_zuora(&ctx, &checks[1]);
     check_store(&ctx, &checks[2]);
     check_airflow(&ctx, &checks[3]);
+    check_keys(cli, &checks[4]);
     size_t n = sizeof checks / sizeof checks[0];
 
     bool ok = true;

@@ -7,7 +7,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
+#include "detail.h"
 #include "mem.h"
+#include "screen.h"
 
 static const struct {
     const char *name;
@@ -233,6 +236,45 @@ bool keymap_bind(struct keymap *km, const char *screen, const char *key, const c
     }
     km->b[km->n++] = (struct binding){ xstrdup(screen), code, a };
     return true;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+bool keymap_screen_known(const char *screen, char *err, size_t err_size)
+{
+    if (strcmp(screen, "generic") == 0 || strcmp(screen, detail_screen_ops.name) == 0)
+        return true;
+    size_t n;
+    const struct screen_ops **reg = screen_registry(&n);
+    bool known = false;
+    for (size_t i = 0; i < n && !known; i++)
+        known = strcmp(reg[i]->name, screen) == 0;
+    if (!known) {
+        /* In name order: easier to scan for the one meant than by rank. */
+        const char **sorted = xcalloc(n + 1, sizeof *sorted);
+        for (size_t i = 0; i < n; i++)
+            sorted[i] = reg[i]->name;
+        sorted[n] = detail_screen_ops.name;
+        qsort(sorted, n + 1, sizeof *sorted, by_name);
+        struct buf names = BUF_INIT;
+        buf_puts(&names, "generic");
+        for (size_t i = 0; i < n + 1; i++)
+            buf_printf(&names, ", %s", sorted[i]);
+        snprintf(err, err_size, "unknown screen '%s' in bind; screens are: %s", screen, buf_cstr(&names));
+        buf_free(&names);
+        free(sorted);
+    }
+    free(reg);
+    return known;
+}
+
+bool keymap_bind_user(struct keymap *km, const char *screen, const char *key, const char *action,
+                      char *err, size_t err_size)
+{
+    return keymap_screen_known(screen, err, err_size) && keymap_bind(km, screen, key, action, err, err_size);
 }
 
 bool keymap_load_text(struct keymap *km, const char *text, const char *where, char *err,

@@ -25,6 +25,18 @@ void keymap_free(struct keymap *km);
 bool keymap_bind(struct keymap *km, const char *screen, const char *key, const char *action,
                  char *err, size_t err_size);
 
+/* true when screen is "generic", "detail" (the toolkit's detail, help and
+ * log views) or a registered screen's name; otherwise writes
+ * "unknown screen 'x' in bind; screens are: generic, overview, ...".
+ * Needs the screen registry, so only the console and `lakeop doctor` (which
+ * link the screens) can say; keymap_bind() itself does not check, so that
+ * the compiled-in defaults hold in a build with fewer screens. */
+bool keymap_screen_known(const char *screen, char *err, size_t err_size);
+/* A user's binding (the config's bind lines): the screen checked as above,
+ * then keymap_bind(). */
+bool keymap_bind_user(struct keymap *km, const char *screen, const char *key, const char *action,
+                      char *err, size_t err_size);
+
 /* Applies config text ("bind SCREEN KEY ACTION" lines, # comments).  where
  * names the source in error messages ("defaults", "FILE:LINE"). */
 bool keymap_load_text(struct keymap *km, const char *text, const char *where, char *err,

@@ -143,4 +143,39 @@ else
     lk_fail "no terminal" "$st: $out"
 fi
 
+# Bind lines are checked as the console applies them: a screen that does
+# not exist is named by file:line with the list, like a bad key or action.
+cp "$HOME/.config/lakeop/config" "$T/binds.conf"
+cat >>"$T/binds.conf" <<CONF
+
+[keys]
+bind audit x refresh
+bind audti z refresh
+bind loads <Nope> retry
+CONF
+chmod 600 "$T/binds.conf"
+line=$(grep -n audti "$T/binds.conf" | cut -d: -f1)
+out=$("$LK_BIN" --config "$T/binds.conf" doctor 2>&1); st=$?
+if [ $st -eq 1 ] && printf '%s' "$out" | grep -q "keys *failed *$T/binds.conf:$line: unknown screen 'audti' in bind; screens are: generic, audit, .*loads, overview" &&
+   printf '%s' "$out" | grep -q "binds.conf:$((line + 1)): unknown key '<Nope>'" && printf '%s' "$out" | grep -q "doctor: keys failed" &&
+   ! printf '%s' "$out" | grep -q "binds.conf:$((line - 1))"; then
+    lk_pass "doctor names a bind line's unknown screen (file:line, the screens) and key; exit 1"
+else
+    lk_fail "doctor checks bind lines" "$st: $out"
+fi
+out=$("$LK_BIN" --config "$T/binds.conf" doctor --json 2>/dev/null)
+if printf '%s' "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+c = {x["service"]: x for x in d["checks"]}
+ok = not d["ok"] and c["keys"]["status"] == "failed" and "unknown screen" in c["keys"]["detail"] and "ms" not in c["keys"]
+sys.exit(0 if ok else 1)'; then lk_pass "doctor --json: the keys check"; else lk_fail "doctor --json keys" "$out"; fi
+sed -i '/audti\|Nope/d' "$T/binds.conf"
+out=$("$LK_BIN" --config "$T/binds.conf" doctor 2>&1); st=$?
+if [ $st -eq 0 ] && printf '%s' "$out" | grep -q "keys *ok *1 bind line, every screen, key and action known"; then
+    lk_pass "doctor: good bind lines pass"
+else
+    lk_fail "doctor: good bind lines" "$st: $out"
+fi
+
 lk_done

@@ -58,6 +58,28 @@ static void test_errors_name_the_place(void **state)
     keymap_free(km);
 }
 
+/* A user's bind line names a screen the registry knows (or generic, or
+ * the toolkit's detail); anything else is reported with the list. */
+static void test_user_bind_checks_the_screen(void **state)
+{
+    (void)state;
+    struct keymap *km = keymap_new();
+    char err[600];
+    assert_true(keymap_bind_user(km, "generic", "x", "refresh", err, sizeof err));
+    assert_true(keymap_bind_user(km, "audit", "x", "refresh", err, sizeof err));
+    assert_true(keymap_bind_user(km, "detail", "x", "refresh", err, sizeof err));
+    assert_true(keymap_bind_user(km, "stage-task", "x", "refresh", err, sizeof err));
+    assert_false(keymap_bind_user(km, "audti", "z", "refresh", err, sizeof err));
+    assert_non_null(strstr(err, "unknown screen 'audti' in bind; screens are: generic, audit, "));
+    assert_non_null(strstr(err, ", detail, "));
+    assert_non_null(strstr(err, ", loads, overview, "));
+    assert_int_equal(keymap_lookup(km, "audti", 'z'), ACT_NONE);
+    /* The screen is checked first; a bad key on a good screen still says so. */
+    assert_false(keymap_bind_user(km, "audit", "<Nope>", "quit", err, sizeof err));
+    assert_non_null(strstr(err, "unknown key"));
+    keymap_free(km);
+}
+
 static void test_key_names_round_trip(void **state)
 {
     (void)state;
@@ -91,6 +113,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_user_binds_win_per_screen),
         cmocka_unit_test(test_errors_name_the_place),
+        cmocka_unit_test(test_user_bind_checks_the_screen),
         cmocka_unit_test(test_key_names_round_trip),
         cmocka_unit_test(test_action_table),
     };
