@@ -57,6 +57,12 @@ measure() {
     : > "$T/times"
     i=0
     while [ $i -lt "$runs" ]; do
+        # Every run starts on a quiet disk with its output absent: replacing
+        # or deleting 2 GB (this disk is ext4 mounted with discard) costs a
+        # second or more, which must not land in a neighbour's time.
+        rm -rf "$T/dd.out" "$T/lake/bench"
+        mkdir -p "$T/lake/bench"
+        sync
         if ! /usr/bin/time -f '%e %M' -o "$T/one" sh -c "$*" >/dev/null 2>"$T/err"; then
             echo "  ($name failed: $(tail -3 "$T/err"))"
             return 0
@@ -76,7 +82,7 @@ PY
 
 H="-H 'Authorization: Bearer $tok'"
 measure "curl URL > /dev/null" "curl -sS $H '$URL' > /dev/null"
-measure "curl URL | dd conv=fsync" "curl -sS $H '$URL' | dd of='$T/dd.out' bs=1M conv=fsync 2>/dev/null; rm -f '$T/dd.out'"
+measure "curl URL | dd conv=fsync" "curl -sS $H '$URL' | dd of='$T/dd.out' bs=1M conv=fsync 2>/dev/null"
 measure "lakeop copy -> file://" "LAKEOP_S3_ENDPOINT=file://$T/lake '$LK_BIN' copy $J --yes --force"
 # Peak memory must not grow with the size: the same copy of a 100 MB file.
 runs_all=$runs; runs=1
@@ -88,6 +94,7 @@ bytes=$bytes_all; runs=$runs_all
 # CPU time (perf samples in csvcount) over the copy's wall time: an upper
 # bound of the slowdown, reached only if counting sat on the critical path.
 if command -v perf >/dev/null 2>&1; then
+    rm -rf "$T/lake/bench"; mkdir -p "$T/lake/bench"; sync
     w0=$(date +%s.%N)
     LAKEOP_S3_ENDPOINT=file://$T/lake perf record -q -F 999 -o "$T/perf.data" "$LK_BIN" copy $J --yes --force \
         >/dev/null 2>"$T/perf.err"
@@ -144,11 +151,14 @@ if os.path.exists(sys.argv[4]):
     _, count, total, w0, w1 = open(sys.argv[4]).read().split("\t")
     wall = float(w1) - float(w0)
     share = int(count) / 999.0 / wall * 100 if wall > 0 else 0
+    # A bound, not the slowdown: counting runs on the download thread while
+    # the writer waits on the disk.  Above 5% the target is not shown either way.
+    verdict = "met" if share <= 5 else "unproven"
     print("  counting in the file:// copy: %.2f s of CPU in csvcount over %.2f s of copy: at most %.1f%% slower"
-          " (target <= 5%%) %s" % (int(count) / 999.0, wall, share, "met" if share <= 5 else "NOT met"))
+          " (target <= 5%%) %s" % (int(count) / 999.0, wall, share, verdict))
     if summary:
-        summary.write("counting's cost in a file:// copy (upper bound, perf)\t%.1f%%\t-\t-\t<= 5%%\t%s\n"
-                      % (share, "met" if share <= 5 else "NOT met"))
+        summary.write("counting's cost in a file:// copy (bound: its CPU / copy time)\t<= %.1f%%\t-\t-\t<= 5%%\t%s\n"
+                      % (share, verdict))
 for n in ("lakeop copy -> file://", "lakeop copy -> file:// (100 MB)", "lakeop copy -> s3rver"):
     if n in rows:
         print("  peak memory of %s: %.0f MB (target <= 64 MB) %s" % (n, rows[n][1], "met" if rows[n][1] <= 64 else "NOT met"))
