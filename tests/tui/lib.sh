@@ -98,3 +98,60 @@ tui_no_asan() {
         lk_pass "no sanitizer reports"
     fi
 }
+
+# ---- the real binary in tmux ------------------------------------------------
+# tui_tmux_init: a private tmux server for this script (killed at exit).
+# tui_tmux_start NAME COLS ROWS [VAR=VALUE...]: a session running the console
+#   (stderr to $TUI_DIR/NAME.err, exit status to $TUI_DIR/NAME.exit; no
+#   core files).  Needs LAKEOP_CONFIG, HOME, XDG_STATE_HOME and TUI_DIR.
+# tui_screen NAME                  the pane as text
+# tui_wait_for NAME TEXT [SECONDS] until the pane shows TEXT (fixed string)
+# tui_wait_gone NAME TEXT [SECONDS] until it no longer does
+# tui_wait_exit NAME               until the console has exited
+# tui_keys NAME KEYS...            tmux send-keys, then a moment to draw
+# tui_console_pid NAME             the console's own pid: the pane's child, so
+#                                  that parallel runs never signal each other
+tui_tmux_init() {
+    TUI_SOCK=lakeop-test-$$
+    lk_on_exit "tmux -L '$TUI_SOCK' kill-server"
+}
+tui_tmux() { tmux -L "$TUI_SOCK" "$@"; }
+tui_tmux_start() {
+    tts_name=$1; tts_cols=$2; tts_rows=$3; shift 3
+    rm -f "$TUI_DIR/$tts_name.exit"
+    tui_tmux kill-session -t "$tts_name" 2>/dev/null
+    tui_tmux new-session -d -s "$tts_name" -x "$tts_cols" -y "$tts_rows" \
+        "ulimit -c 0; env LAKEOP_CONFIG='$LAKEOP_CONFIG' HOME='$HOME' XDG_STATE_HOME='$XDG_STATE_HOME' TZ=UTC \
+         ASAN_OPTIONS='$ASAN_OPTIONS' UBSAN_OPTIONS='$UBSAN_OPTIONS' $* '$LK_BIN' 2>'$TUI_DIR/$tts_name.err'; \
+         echo \$? > '$TUI_DIR/$tts_name.exit'; sleep 60"
+}
+tui_screen() { tui_tmux capture-pane -p -t "$1"; }
+tui_wait_for() {
+    twf_i=0; twf_limit=$(( ${3:-10} * 10 ))
+    while [ $twf_i -lt $twf_limit ]; do
+        tui_screen "$1" | grep -qF -- "$2" && return 0
+        sleep 0.1; twf_i=$((twf_i + 1))
+    done
+    echo "waited for '$2'; the screen:"; tui_screen "$1"
+    return 1
+}
+tui_wait_gone() {
+    twg_i=0; twg_limit=$(( ${3:-10} * 10 ))
+    while [ $twg_i -lt $twg_limit ]; do
+        tui_screen "$1" | grep -qF -- "$2" || return 0
+        sleep 0.1; twg_i=$((twg_i + 1))
+    done
+    echo "'$2' still shown; the screen:"; tui_screen "$1"
+    return 1
+}
+tui_wait_exit() {
+    twe_i=0
+    while [ $twe_i -lt 100 ]; do [ -s "$TUI_DIR/$1.exit" ] && return 0; sleep 0.1; twe_i=$((twe_i + 1)); done
+    echo "the console in $1 did not exit; the screen:"; tui_screen "$1"
+    return 1
+}
+tui_keys() { tk_s=$1; shift; tui_tmux send-keys -t "$tk_s" "$@"; sleep 0.15; }
+tui_console_pid() {
+    tcp_pane=$(tui_tmux display -p -t "$1" '#{pane_pid}')
+    [ -n "$tcp_pane" ] && pgrep -P "$tcp_pane" | head -1
+}
