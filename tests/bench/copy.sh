@@ -17,6 +17,8 @@ set -u
 [ -x /usr/bin/time ] || { echo "copy: /usr/bin/time is missing (apt-get install time)"; exit 1; }
 records=20000000                      # x 100 bytes
 [ "${LAKEOP_BENCH_QUICK:-0}" = 1 ] && records=2560000
+# e.g. 200000000 for the 20 GB copy of TARGETS.md's memory figure (slow: the disk).
+records=${LAKEOP_BENCH_COPY_RECORDS:-$records}
 runs=${LAKEOP_BENCH_RUNS:-3}
 
 pg_start || exit 1

@@ -10,6 +10,12 @@
 # (tmux) for several intervals while keys arrive every 0.25 s.  Everything
 # is counted at the double (GET /_control/requests, /_control/stats) from the
 # moment the console starts; key → paint from LAKEOP_TIMINGS.
+# A round asks one job after another on one connection, and the interval
+# runs from a round's end, so the gap between two polls of a job is the
+# interval plus a round.  (The double answers a request on a kept-alive
+# connection ~40 ms late: Nagle and delayed ACK, tests/doubles/common.py does
+# not set TCP_NODELAY; a round of 50 takes ~2 s here, as it would against a
+# real Zuora at that latency.)
 # LAKEOP_BENCH_QUICK=1: 3 intervals instead of 8.
 set -u
 . "$(dirname "$0")/../lib/common.sh"
