@@ -23,6 +23,10 @@
 #define JOBS_PAGE 200
 #define JOBS_TICK_MS 1000
 #define JOBS_MAX_POLLED 50
+/* From this width on the Job column keeps the whole 32-hex id (operators
+ * copy ids); Objects and From give up their room first. */
+#define JOBS_FULL_ID_COLS 100
+#define JOBS_ID_LEN 32
 
 enum { COL_JOB, COL_STATUS, COL_ORIGIN, COL_SUBMITTED, COL_AGE, COL_DURATION, COL_BATCHES,
        COL_RECORDS, COL_FROM, COL_OBJECTS, N_COLS };
@@ -69,7 +73,7 @@ static const char JOBS_SQL[] =
     "       extract(epoch FROM coalesce(j.start_time, j.submitted_at))::bigint,"
     "       extract(epoch FROM j.updated_at)::bigint, coalesce(j.incremental_time, ''),"
     "       coalesce(b.total, 0), coalesce(b.done, 0), coalesce(b.failed, 0), coalesce(b.records, 0),"
-    "       coalesce(b.names, '')"
+    "       coalesce(b.names, ''), j.start_time IS NULL"
     "  FROM lakeop.zuora_jobs j"
     "  LEFT JOIN LATERAL (SELECT count(*) AS total, count(*) FILTER (WHERE status = 'completed') AS done,"
     "                            count(*) FILTER (WHERE status IN ('aborted', 'cancelled')) AS failed,"
@@ -136,10 +140,16 @@ static void query_done(struct loop *loop, void *p, bool orphaned)
                 long long started = atoll(PQgetvalue(q->res, i, 5));
                 long long updated = atoll(PQgetvalue(q->res, i, 6));
                 bool ended = zuora_status_terminal(status);
+                bool start_known = strcmp(PQgetvalue(q->res, i, 13), "t") != 0;
                 char when[32], age[32], took[32], batches[64], records[32];
                 app_time(submitted, when, sizeof when);
                 app_age(now - submitted, age, sizeof age);
-                app_age((ended ? updated : now) - started, took, sizeof took);
+                /* An ended job lakeop never saw start (or end) has no
+                 * duration to show: "0 s" would be a made-up one. */
+                if (ended && (!start_known || updated <= started))
+                    snprintf(took, sizeof took, "-");
+                else
+                    app_age((ended ? updated : now) - started, took, sizeof took);
                 int total = atoi(PQgetvalue(q->res, i, 8)), done = atoi(PQgetvalue(q->res, i, 9));
                 int failed = atoi(PQgetvalue(q->res, i, 10));
                 int running = total - done - failed;
@@ -344,6 +354,7 @@ static void jobs_close(struct screen *s)
 static void jobs_draw(struct screen *s, WINDOW *win, bool full)
 {
     struct jobs *js = s->st;
+    tbl_set_min_width(js->tbl, COL_JOB, getmaxx(win) >= JOBS_FULL_ID_COLS ? JOBS_ID_LEN : JOBS_COLS[COL_JOB].min_width);
     tbl_draw(js->tbl, win, &s->tui->th, full);
 }
 

@@ -540,6 +540,14 @@ static void layout(struct tbl *t, int width)
     }
 }
 
+void tbl_set_min_width(struct tbl *t, int col, int min_width)
+{
+    if (col < 0 || col >= t->n_cols || t->cols[col].min_width == min_width)
+        return;
+    t->cols[col].min_width = min_width;
+    t->width = -1;                /* lay out again at the next draw */
+}
+
 static void put_cell(WINDOW *win, const char *text, int width, enum tbl_align align)
 {
     char buf[1024];

@@ -62,6 +62,9 @@ const char *tbl_last_id(const struct tbl *t);     /* in source order, for keyset
 const char *tbl_filter(const struct tbl *t);
 bool tbl_filtering(const struct tbl *t);          /* the / prompt is open */
 void tbl_set_cursor(struct tbl *t, const char *id);
+/* A column's minimum width from now on (e.g. a full id once the terminal
+ * is wide enough for it); the next draw lays the columns out again. */
+void tbl_set_min_width(struct tbl *t, int col, int min_width);
 
 /* Keys the table handles itself (movement, mark, sort, / filter prompt).
  * Returns true when handled. */
