@@ -47,6 +47,7 @@
     X(RETRY,        "retry",         1, "put the selected errored loads back to ready") \
     X(COPY,         "copy",          1, "copy the selected files to their raw buckets") \
     X(EXPORT,       "export",        1, "submit an export") \
+    X(CANCEL,       "cancel",        1, "cancel the running job (asks first)") \
     X(CLEAR,        "clear",         1, "clear (re-run) the selected task") \
     X(INGEST,       "ingest",        1, "register and process new files") \
     X(INGEST_ALL,   "ingest-all",    1, "register and process new files of every dataset") \

@@ -93,6 +93,7 @@ const char keymap_defaults[] =
     "bind generic R          retry\n"
     "bind generic c          copy\n"
     "bind generic e          export\n"
+    "bind job     X          cancel\n"
     "bind generic C          clear\n"
     "bind generic i          ingest\n"
     "bind datasets A         ingest-all\n"
