@@ -60,6 +60,7 @@ struct stages {
     WINDOW *sub;                  /* the table's part of the body */
     char *dag_id;
     char *run_id;                 /* chosen run; NULL: the latest */
+    char *focus_task;             /* `:stages DAG TASK`: the cursor's row once loaded */
     unsigned generation;
     bool runs_mode;               /* the runs list is shown instead of the tree */
     struct tbl *runs;
@@ -84,6 +85,10 @@ struct stages {
     unsigned timer;
     long poll_ms;
     bool poll_in_flight;
+
+    /* stages_open_clear(): the task whose clear dialog opens once the
+     * latest run is loaded. */
+    char *clear_task;
 };
 
 /* ---- helpers shared by the parts ------------------------------------- */
@@ -224,6 +229,10 @@ static void fill_table(struct stages *st)
         buf_free(&name);
     }
     tbl_end(st->tbl, false);
+    if (st->focus_task) {
+        tbl_set_cursor(st->tbl, st->focus_task);
+        xfree(&st->focus_task);
+    }
 }
 
 static void schedule_poll(struct stages *st);
@@ -296,6 +305,8 @@ static void load_done(struct loop *loop, void *p, bool orphaned)
             snprintf(st->note, sizeof st->note, "%s", text);
             st->note_el = TH_STATUS_ERROR;
         }
+        /* A clear asked for from elsewhere is not opened by a later reload. */
+        xfree(&st->clear_task);
         if (j->poll || live(st)) {
             /* Back off, keep trying: Airflow may come back. */
             st->poll_ms = st->poll_ms * 2 > STAGES_POLL_MAX_MS ? STAGES_POLL_MAX_MS : st->poll_ms * 2;
@@ -330,6 +341,19 @@ static void load_done(struct loop *loop, void *p, bool orphaned)
     memset(&j->tis, 0, sizeof j->tis);
     st->loaded = true;
     fill_table(st);
+    if (st->clear_task && !j->poll) {
+        char *task = st->clear_task;
+        st->clear_task = NULL;
+        tbl_set_cursor(st->tbl, task);
+        const char *cur = tbl_cursor_id(st->tbl);
+        if (!st->have_run)
+            tui_message(st->s->tui, TUI_WARN, "%s has no run to clear %s in", st->dag_id, task);
+        else if (!cur || strcmp(cur, task) != 0)
+            tui_message(st->s->tui, TUI_WARN, "DAG %s has no task %s", st->dag_id, task);
+        else if (tui_top(st->s->tui) == st->s)
+            stages_clear_open(st->s, st->dag_id, st->run.dag_run_id, task);
+        free(task);
+    }
     if (st->n_watch && !live(st))
         watch_report(st);
     if (live(st))
@@ -680,15 +704,22 @@ static void *stages_open(struct screen *s, const char *arg, void *data)
     struct stages *st = xcalloc(1, sizeof *st);
     st->s = s;
     const struct cfg_env *env = app_env(s->tui);
-    if (arg && arg[0])
-        st->dag_id = xstrdup(arg);
+    /* "DAG [TASK [RUN]]" (the Overview's failed stages pass all three). */
+    char dag[256] = "", task[256] = "", run[256] = "";
+    if (arg && sscanf(arg, "%255s %255s %255s", dag, task, run) >= 1)
+        st->dag_id = xstrdup(dag);
     else if (env->airflow_dag && env->airflow_dag[0])
         st->dag_id = xstrdup(env->airflow_dag);
     else
         st->dag_id = xstrdup("supporter_experience");
+    if (task[0])
+        st->focus_task = xstrdup(task);
+    if (run[0])
+        st->run_id = xstrdup(run);
     st->tbl = tbl_new(STAGES_COLS, N_COLS);
     st->runs = tbl_new(RUNS_COLS, N_RCOLS);
     st->poll_ms = STAGES_POLL_MS;
+    st->clear_task = data;        /* from stages_open_clear(), which hands it over */
     s->st = st;
     submit_load(st, false);
     return st;
@@ -710,8 +741,10 @@ static void stages_close(struct screen *s)
     airflow_task_list_free(&st->tasks);
     if (st->have_dag)
         airflow_dag_free(&st->dag);
+    free(st->focus_task);
     free(st->dag_id);
     free(st->run_id);
+    free(st->clear_task);
     free(st);
 }
 
@@ -867,4 +900,10 @@ SCREEN_DEFINE(stages_ops);
 static bool is_stages(struct screen *s)
 {
     return s && s->ops == &stages_ops;
+}
+
+void stages_open_clear(struct tui *t, const char *dag_id, const char *task_id)
+{
+    /* Pushed, not switched to: Esc goes back to the screen that asked. */
+    tui_push(t, &stages_ops, dag_id, xstrdup(task_id));
 }

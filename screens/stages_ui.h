@@ -34,6 +34,11 @@ void stages_show_run(struct screen *s, const char *run_id);
 void stages_clear_open(struct screen *s, const char *dag_id, const char *run_id,
                        const char *task_id);
 
+/* From another screen (Job detail's link to an object's stage): pushes the
+ * Stages screen on dag_id (NULL: the environment's DAG) and, once its
+ * latest run is loaded, opens the clear dialog on task_id there. */
+void stages_open_clear(struct tui *t, const char *dag_id, const char *task_id);
+
 /* A task's detail and log with follow (stages_task.c). */
 void stages_task_open(struct tui *t, const char *dag_id, const char *run_id, const char *task_id);
 
