@@ -1,10 +1,18 @@
 /* The Job detail screen (`:job ID`, Enter on Jobs): the job's header, its
  * batches (name, status, records, file id or segment count, full or
- * incremental, message), Enter for a batch with the job's raw JSON,
- * y to copy the batch's file id (or batch id), w to watch until the job
- * ends, X to cancel it (confirmed, audited).  The job is asked of Zuora and
- * stored; when Zuora no longer knows it, the stored copy is shown with a
- * note. */
+ * incremental, where the copy is, whether the lake ingested it, message),
+ * Enter for a batch with the job's raw JSON, y to copy the batch's file id
+ * (or batch id), w to watch until the job ends, cancel (X) to cancel it
+ * (confirmed, audited), c to copy the marked batches (or the cursor's) to
+ * their raw buckets (screens/job_copy.c), C to clear the cursor batch's
+ * stage in Airflow (the Stages screen's clear dialog).  The job is asked of
+ * Zuora and stored; when Zuora no longer knows it, the stored copy is shown
+ * with a note.
+ *
+ * Links (issue 7): per batch, when it was copied (zuora_batches.copied_at)
+ * and when its object's stage last succeeded (airflow_task_last_success,
+ * asked once per stage on a worker and kept for the screen's life; r asks
+ * again): a success after the copy means the lake has ingested it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,31 +22,56 @@
 #include "audit.h"
 #include "db.h"
 #include "detail.h"
+#include "airflow.h"
+#include "job_detail.h"
 #include "jobstore.h"
 #include "json.h"
 #include "mem.h"
+#include "stages_ui.h"
 #include "tbl.h"
 #include "text.h"
 #include "tui.h"
 #include "watch.h"
 #include "zuora.h"
 
-/* The cancel key: not in the action table (tui/actions.h has no cancel
- * verb yet), so it is read as a plain key. */
-#define JOBD_CANCEL_KEY 'X'
 #define JOBD_TICK_MS 500
 #define JOBD_HEADER_LINES 4
 
-enum { COL_BATCH, COL_NAME, COL_STATUS, COL_RECORDS, COL_FILE, COL_FULL, COL_MESSAGE, N_COLS };
+enum { COL_BATCH, COL_NAME, COL_STATUS, COL_RECORDS, COL_FILE, COL_FULL, COL_COPY, COL_STAGE, COL_MESSAGE,
+       N_COLS };
 
 static const struct tbl_col BATCH_COLS[N_COLS] = {
     { "Batch", 32, 8, TBL_LEFT, false },
-    { "Name", 20, 6, TBL_LEFT, false },
+    { "Name", 14, 6, TBL_LEFT, false },
     { "Status", 10, 6, TBL_LEFT, false },
     { "Records", 9, 5, TBL_RIGHT, true },
     { "File", 32, 8, TBL_LEFT, false },
     { "Load", 11, 4, TBL_LEFT, false },
+    { "Copy", 14, 6, TBL_LEFT, false },
+    { "Lake", 16, 6, TBL_LEFT, false },
     { "Message", 0, 8, TBL_LEFT, false },
+};
+
+/* When a batch's file reached its raw bucket (zuora_batches.copied_at). */
+struct copied_at {
+    char *batch_id;
+    long long at;
+};
+
+/* What a copy that ended left to say about a batch the database does not
+ * know (a failure, a cancel): kept for the screen's life. */
+struct batch_note {
+    char *batch_id;
+    char text[600];
+};
+
+/* A stage's last success, asked of Airflow once per screen (r again). */
+enum stage_state { STAGE_LOADING, STAGE_KNOWN, STAGE_FAILED };
+struct stage_info {
+    char *task;
+    enum stage_state state;
+    long long last_success;      /* 0: never succeeded */
+    char error[300];
 };
 
 struct jobd {
@@ -55,6 +88,17 @@ struct jobd {
     struct zuora_client *zc;     /* lent to one worker at a time */
     bool in_flight;
     WINDOW *sub;
+
+    struct copied_at *copied;
+    size_t n_copied;
+    struct job_copy *copy;       /* being planned or running; it tells us when it ends */
+    struct batch_note *notes;
+    size_t n_notes;
+    struct stage_info *stages;
+    size_t n_stages;
+    unsigned stage_generation;
+    bool stages_in_flight;
+    bool fetch_again;            /* a copy ended while a fetch was running */
 };
 
 struct fetch {
@@ -70,7 +114,37 @@ struct fetch {
     enum lk_status st;
     long retry_after;
     struct lk_error err;
+    struct copied_at *copied;
+    size_t n_copied;
 };
+
+static void copied_free(struct copied_at *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(c[i].batch_id);
+    free(c);
+}
+
+static void load_copied(PGconn *db, struct fetch *f)
+{
+    const char *params[] = { f->job_id };
+    PGresult *res = NULL;
+    struct lk_error err;
+    err_clear(&err);
+    if (db_exec(db, "SELECT batch_id, extract(epoch FROM copied_at)::bigint FROM lakeop.zuora_batches"
+                    " WHERE job_id = $1 AND copied_at IS NOT NULL ORDER BY id",
+                1, params, &res, &err) == LK_OK) {
+        int n = PQntuples(res);
+        f->copied = xcalloc(n ? (size_t)n : 1, sizeof *f->copied);
+        for (int i = 0; i < n; i++) {
+            f->copied[i].batch_id = xstrdup(PQgetvalue(res, i, 0));
+            f->copied[i].at = atoll(PQgetvalue(res, i, 1));
+        }
+        f->n_copied = (size_t)n;
+    }
+    if (res)
+        PQclear(res);
+}
 
 static enum theme_el status_el(const char *status)
 {
@@ -137,6 +211,7 @@ static void fetch_work(void *wctx, void *p)
         if (jobstore_save_job(db, f->env->name, &f->job, JOBSTORE_LOOKUP, NULL, f->env->zuora_timezone, &serr))
             f->err = serr;
         add_sent_time(db, f);
+        load_copied(db, f);
         return;
     }
     /* Zuora forgot it (or cannot be asked): the stored copy, if any. */
@@ -146,6 +221,123 @@ static void fetch_work(void *wctx, void *p)
         f->have_job = true;
         f->from_history = true;
         add_sent_time(db, f);
+        load_copied(db, f);
+    }
+}
+
+void jobd_short_time(long long unix_seconds, char *out, size_t size)
+{
+    time_t t = (time_t)unix_seconds, now = time(NULL);
+    struct tm tm, today;
+    localtime_r(&t, &tm);
+    localtime_r(&now, &today);
+    if (tm.tm_year == today.tm_year && tm.tm_yday == today.tm_yday)
+        strftime(out, size, "%H:%M", &tm);
+    else
+        strftime(out, size, "%m-%d %H:%M", &tm);
+}
+
+static long long batch_copied_at(const struct jobd *jd, const char *batch_id)
+{
+    for (size_t i = 0; i < jd->n_copied; i++)
+        if (!strcmp(jd->copied[i].batch_id, batch_id))
+            return jd->copied[i].at;
+    return 0;
+}
+
+static struct batch_note *batch_note(struct jobd *jd, const char *batch_id)
+{
+    for (size_t i = 0; i < jd->n_notes; i++)
+        if (!strcmp(jd->notes[i].batch_id, batch_id))
+            return &jd->notes[i];
+    return NULL;
+}
+
+static void notes_free(struct jobd *jd)
+{
+    for (size_t i = 0; i < jd->n_notes; i++)
+        free(jd->notes[i].batch_id);
+    free(jd->notes);
+    jd->notes = NULL;
+    jd->n_notes = 0;
+}
+
+static const struct stage_info *stage_of(const struct jobd *jd, const char *object_name, const char **task)
+{
+    const struct cfg_object *obj = cfg_object_find(app_env(jd->s->tui), object_name);
+    *task = obj && obj->stage && obj->stage[0] ? obj->stage : NULL;
+    for (size_t i = 0; *task && i < jd->n_stages; i++)
+        if (!strcmp(jd->stages[i].task, *task))
+            return &jd->stages[i];
+    return NULL;
+}
+
+/* The Copy cell: a running copy's word, else what an ended one left, else
+ * the database's copied_at. */
+static void copy_cell(struct jobd *jd, const struct zuora_batch *b, char *out, size_t size)
+{
+    enum theme_el el;
+    if (jd->copy && job_copy_batch_state(jd->copy, b->batch_id, out, size, &el))
+        return;
+    const struct batch_note *note = batch_note(jd, b->batch_id);
+    long long at = batch_copied_at(jd, b->batch_id);
+    if (note && note->text[0]) {
+        snprintf(out, size, "%s", note->text);
+    } else if (at) {
+        char when[32];
+        jobd_short_time(at, when, sizeof when);
+        snprintf(out, size, "copied %s", when);
+    } else {
+        snprintf(out, size, "-");
+    }
+}
+
+/* The Lake cell: has the object's stage succeeded since this batch was
+ * copied?  long_form: the header's sentence. */
+static void lake_text(struct jobd *jd, const struct zuora_batch *b, bool long_form, char *out, size_t size)
+{
+    const char *task;
+    const struct stage_info *si = stage_of(jd, b->name, &task);
+    long long copied = batch_copied_at(jd, b->batch_id);
+    char when[32] = "", last[64] = "";
+    if (copied)
+        jobd_short_time(copied, when, sizeof when);
+    if (!task) {
+        snprintf(out, size, long_form ? "%s: %s%s; no stage configured ([object] stage = TASK)" : "no stage",
+                 b->name, copied ? "copied " : "not copied", when);
+        return;
+    }
+    if (!si || si->state == STAGE_LOADING) {
+        snprintf(out, size, long_form ? "%s: %s%s, %s: asking Airflow..." : "...", b->name,
+                 copied ? "copied " : "not copied", when, task);
+        return;
+    }
+    if (si->state == STAGE_FAILED) {
+        if (long_form)
+            snprintf(out, size, "%s: %s%s, %s: Airflow did not answer: %s", b->name,
+                     copied ? "copied " : "not copied", when, task, si->error);
+        else
+            snprintf(out, size, "Airflow: unknown");
+        return;
+    }
+    if (si->last_success)
+        jobd_short_time(si->last_success, last, sizeof last);
+    const char *verdict = !copied ? "" : !si->last_success || si->last_success < copied ? "not ingested yet" : "ingested";
+    if (long_form) {
+        char head[200];
+        snprintf(head, sizeof head, "%s: %s%s, ", b->name, copied ? "copied " : "not copied", when);
+        if (si->last_success)
+            snprintf(out, size, "%s%s last succeeded %s%s%s   C: clear %s", head, task, last, *verdict ? ": " : "",
+                     verdict, task);
+        else
+            snprintf(out, size, "%s%s never succeeded%s%s   C: clear %s", head, task, *verdict ? ": " : "",
+                     verdict, task);
+    } else if (!copied) {
+        snprintf(out, size, "%s%s", si->last_success ? "ran " : "never ran", last);
+    } else if (!strcmp(verdict, "ingested")) {
+        snprintf(out, size, "ingested %s", last);
+    } else {
+        snprintf(out, size, "not yet");
     }
 }
 
@@ -154,7 +346,7 @@ static void show_job(struct jobd *jd)
     tbl_begin(jd->tbl, true);
     for (size_t i = 0; i < jd->job.n_batches; i++) {
         const struct zuora_batch *b = &jd->job.batches[i];
-        char records[32], file[96];
+        char records[32], file[96], copy[700], lake[200];
         if (b->record_count >= 0)
             snprintf(records, sizeof records, "%lld", b->record_count);
         else
@@ -165,13 +357,123 @@ static void show_job(struct jobd *jd)
             snprintf(file, sizeof file, "%zu segments", b->n_segments);
         else
             snprintf(file, sizeof file, "-");
+        copy_cell(jd, b, copy, sizeof copy);
+        lake_text(jd, b, false, lake, sizeof lake);
         const char *cells[N_COLS] = {
             b->batch_id, b->name, b->status, records, file,
-            b->full == 1 ? "full" : b->full == 0 ? "incremental" : "-", b->message ? b->message : "",
+            b->full == 1 ? "full" : b->full == 0 ? "incremental" : "-", copy, lake,
+            b->message ? b->message : "",
         };
         tbl_row(jd->tbl, b->batch_id, cells, COL_STATUS, status_el(b->status));
     }
     tbl_end(jd->tbl, false);
+}
+
+/* ---- stages: when each object's stage last succeeded ---------------------- */
+
+struct stage_fetch {
+    struct jobd *jd;
+    unsigned generation;
+    char *dag;
+    char **tasks;
+    size_t n;
+    long long *when;
+    enum lk_status *st;
+    char (*error)[300];
+};
+
+static void stage_fetch_free(struct stage_fetch *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        free(f->tasks[i]);
+    free(f->tasks);
+    free(f->when);
+    free(f->st);
+    free(f->error);
+    free(f->dag);
+    free(f);
+}
+
+static void stage_work(void *wctx, void *p)
+{
+    struct stage_fetch *f = p;
+    struct lk_ctx *ctx = app_ctx(wctx);
+    for (size_t i = 0; i < f->n; i++) {
+        struct lk_error err;
+        err_clear(&err);
+        f->st[i] = airflow_task_last_success(ctx, f->dag, f->tasks[i], &f->when[i], &err);
+        if (f->st[i] != LK_OK) {
+            err_text(&err, f->error[i], sizeof f->error[i]);
+            cfg_redact(ctx->cfg, f->error[i]);
+        }
+    }
+}
+
+static void stage_done(struct loop *loop, void *p, bool orphaned)
+{
+    struct stage_fetch *f = p;
+    if (!orphaned && f->generation == f->jd->stage_generation) {
+        struct jobd *jd = f->jd;
+        jd->stages_in_flight = false;
+        for (size_t i = 0; i < f->n; i++) {
+            for (size_t k = 0; k < jd->n_stages; k++) {
+                struct stage_info *si = &jd->stages[k];
+                if (strcmp(si->task, f->tasks[i]) != 0)
+                    continue;
+                si->state = f->st[i] == LK_OK ? STAGE_KNOWN : STAGE_FAILED;
+                si->last_success = f->when[i];
+                snprintf(si->error, sizeof si->error, "%s", f->error[i]);
+            }
+        }
+        show_job(jd);
+        tui_dirty(jd->s, true);
+    }
+    stage_fetch_free(f);
+}
+
+static void stages_forget(struct jobd *jd)
+{
+    for (size_t i = 0; i < jd->n_stages; i++)
+        free(jd->stages[i].task);
+    free(jd->stages);
+    jd->stages = NULL;
+    jd->n_stages = 0;
+}
+
+/* Asks Airflow about the stages of the shown batches it has not been asked
+ * about yet (all of them after r). */
+static void stages_fetch(struct jobd *jd)
+{
+    const struct cfg_env *env = app_env(jd->s->tui);
+    struct stage_fetch *f = xcalloc(1, sizeof *f);
+    f->jd = jd;
+    f->tasks = xcalloc(jd->job.n_batches ? jd->job.n_batches : 1, sizeof *f->tasks);
+    for (size_t i = 0; i < jd->job.n_batches; i++) {
+        const char *task;
+        if (stage_of(jd, jd->job.batches[i].name, &task) || !task)
+            continue;
+        jd->stages = xrealloc(jd->stages, (jd->n_stages + 1) * sizeof *jd->stages);
+        struct stage_info *si = &jd->stages[jd->n_stages++];
+        memset(si, 0, sizeof *si);
+        si->task = xstrdup(task);
+        if (!env->airflow_url || !env->airflow_url[0]) {
+            si->state = STAGE_FAILED;
+            snprintf(si->error, sizeof si->error, "airflow.url is not configured");
+            continue;
+        }
+        f->tasks[f->n++] = xstrdup(task);
+    }
+    if (!f->n) {
+        stage_fetch_free(f);
+        return;
+    }
+    f->dag = xstrdup(env->airflow_dag && env->airflow_dag[0] ? env->airflow_dag : "supporter_experience");
+    f->when = xcalloc(f->n, sizeof *f->when);
+    f->st = xcalloc(f->n, sizeof *f->st);
+    f->error = xcalloc(f->n, sizeof *f->error);
+    f->generation = jd->stage_generation;
+    jd->stages_in_flight = true;
+    tui_submit(jd->s, stage_work, stage_done, f);
 }
 
 static long long mono_ms(void)
@@ -181,6 +483,8 @@ static long long mono_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static bool start_fetch(struct jobd *jd, bool cancel);
+
 static void fetch_done(struct loop *loop, void *p, bool orphaned)
 {
     struct fetch *f = p;
@@ -189,6 +493,10 @@ static void fetch_done(struct loop *loop, void *p, bool orphaned)
     } else {
         struct jobd *jd = f->jd;
         jd->in_flight = false;
+        if (jd->fetch_again && !f->cancel) {
+            jd->fetch_again = false;
+            start_fetch(jd, false);
+        }
         char text[1200];
         if (f->have_job) {
             zuora_job_free(&jd->job);
@@ -196,6 +504,12 @@ static void fetch_done(struct loop *loop, void *p, bool orphaned)
             memset(&f->job, 0, sizeof f->job);
             jd->have_job = true;
             snprintf(jd->source, sizeof jd->source, "%s", f->from_history ? "history" : "zuora");
+            copied_free(jd->copied, jd->n_copied);
+            jd->copied = f->copied;
+            jd->n_copied = f->n_copied;
+            f->copied = NULL;
+            f->n_copied = 0;
+            stages_fetch(jd);
             show_job(jd);
         } else if (!jd->have_job) {
             tbl_fail(jd->tbl, err_text(&f->err, text, sizeof text));
@@ -236,6 +550,7 @@ static void fetch_done(struct loop *loop, void *p, bool orphaned)
         tui_header_dirty(jd->s->tui);
     }
     zuora_job_free(&f->job);
+    copied_free(f->copied, f->n_copied);
     free(f->job_id);
     free(f);
 }
@@ -289,6 +604,13 @@ static void *jobd_open(struct screen *s, const char *arg, void *data)
 static void jobd_close(struct screen *s)
 {
     struct jobd *jd = s->st;
+    /* Leaving the screen leaves a copy running in the background; quitting
+     * cancels it (copy_batch leaves nothing partial). */
+    if (jd->copy)
+        job_copy_detach(jd->copy, s->tui->quit);
+    copied_free(jd->copied, jd->n_copied);
+    notes_free(jd);
+    stages_forget(jd);
     loop_timer_cancel(s->tui->loop, jd->timer);
     if (jd->sub)
         delwin(jd->sub);
@@ -312,13 +634,19 @@ static void put_line(WINDOW *win, int y, const struct theme *th, enum theme_el e
     free(inert);
 }
 
+static const struct zuora_batch *cursor_batch(struct jobd *jd);
+
 static void jobd_draw(struct screen *s, WINDOW *win, bool full)
 {
     struct jobd *jd = s->st;
     const struct theme *th = &s->tui->th;
     int h = getmaxy(win), w = getmaxx(win);
-    if (full) {
-        werase(win);
+    /* The links line follows the cursor, so the header is drawn each time. */
+    {
+        for (int y = 0; y < JOBD_HEADER_LINES && y < h; y++) {
+            wmove(win, y, 0);
+            wclrtoeol(win);
+        }
         char line[1024];
         if (jd->have_job) {
             const struct zuora_job *j = &jd->job;
@@ -335,7 +663,15 @@ static void jobd_draw(struct screen *s, WINDOW *win, bool full)
             else if (zuora_job_outcome(j) == ZUORA_FAILED)
                 put_line(win, 2, th, TH_STATE_FAILED, zuora_job_reason(j, why, sizeof why));
             else
-                put_line(win, 2, th, TH_DIM, "Enter: batch and raw JSON   y: copy file id   w: watch   X: cancel");
+                put_line(win, 2, th, TH_DIM,
+                         "Enter: batch and raw JSON   y: yank file id   Space: mark   c: copy to raw   "
+                         "C: clear stage   w: watch   X: cancel job");
+            const struct zuora_batch *cur = cursor_batch(jd);
+            if (cur) {
+                char links[1400];
+                lake_text(jd, cur, true, links, sizeof links);
+                put_line(win, 3, th, TH_NORMAL, links);
+            }
         } else {
             snprintf(line, sizeof line, "Job %s", jd->job_id);
             put_line(win, 0, th, TH_NORMAL, line);
@@ -359,7 +695,10 @@ static void jobd_draw(struct screen *s, WINDOW *win, bool full)
 
 static void jobd_reload(struct screen *s)
 {
-    start_fetch(s->st, false);
+    struct jobd *jd = s->st;
+    jd->stage_generation++;
+    stages_forget(jd);
+    start_fetch(jd, false);
 }
 
 static void jobd_notify(struct screen *s, const char *table)
@@ -459,8 +798,94 @@ static void ask_cancel(struct jobd *jd)
     struct cancel_ask *c = xcalloc(1, sizeof *c);
     c->t = t;
     c->job_id = xstrdup(jd->job_id);
-    app_confirm(t, ACT_NONE, "Cancel job", "Zuora stops the job; batches not yet completed are cancelled.",
+    app_confirm(t, ACT_CANCEL, "Cancel job", "Zuora stops the job; batches not yet completed are cancelled.",
                 jd->job_id, cancel_still_valid, cancel_confirmed, c);
+}
+
+/* ---- copy (screens/job_copy.c) and the stage link ------------------------- */
+
+static void copy_changed(void *ud, struct job_copy *c, bool finished)
+{
+    struct jobd *jd = ud;
+    if (finished) {
+        /* How each batch's copy ended stays shown (the database does not
+         * keep failures); copied_at is read back for the links line. */
+        for (size_t i = 0; i < jd->job.n_batches; i++) {
+            const char *id = jd->job.batches[i].batch_id;
+            char text[600];
+            enum theme_el el;
+            if (!job_copy_batch_state(c, id, text, sizeof text, &el))
+                continue;
+            struct batch_note *note = batch_note(jd, id);
+            if (!note) {
+                jd->notes = xrealloc(jd->notes, (jd->n_notes + 1) * sizeof *jd->notes);
+                note = &jd->notes[jd->n_notes++];
+                note->batch_id = xstrdup(id);
+            }
+            snprintf(note->text, sizeof note->text, "%s", text);
+        }
+        jd->copy = NULL;
+        if (!start_fetch(jd, false))
+            jd->fetch_again = true;
+    }
+    show_job(jd);
+    tui_dirty(jd->s, true);
+}
+
+/* The marked batches, or the cursor's when none is marked.  Caller frees
+ * the array (not the ids, which belong to the table). */
+static size_t selection(struct jobd *jd, const char ***ids)
+{
+    size_t n = tbl_marked(jd->tbl, ids);
+    if (!n && tbl_cursor_id(jd->tbl)) {
+        (*ids)[0] = tbl_cursor_id(jd->tbl);
+        n = 1;
+    }
+    return n;
+}
+
+static void start_copy(struct jobd *jd)
+{
+    struct tui *t = jd->s->tui;
+    if (!jd->have_job) {
+        tui_message(t, TUI_WARN, "the job is not loaded yet");
+        return;
+    }
+    if (jd->copy) {
+        tui_message(t, TUI_WARN, "a copy of job %s is %s; wait for it to end", jd->job_id,
+                    job_copy_running(jd->copy) ? "running" : "being planned");
+        return;
+    }
+    const char **ids;
+    size_t n = selection(jd, &ids);
+    if (n) {
+        /* A new attempt replaces what an earlier one left to say. */
+        for (size_t i = 0; i < n; i++) {
+            struct batch_note *note = batch_note(jd, ids[i]);
+            if (note)
+                note->text[0] = '\0';
+        }
+        jd->copy = job_copy_start(jd->s, &jd->job, ids, n, copy_changed, jd);
+    } else {
+        tui_message(t, TUI_INFO, "no batch to copy");
+    }
+    free(ids);
+}
+
+static void clear_stage(struct jobd *jd)
+{
+    const struct zuora_batch *b = cursor_batch(jd);
+    if (!b)
+        return;
+    const char *task;
+    stage_of(jd, b->name, &task);
+    if (!task) {
+        tui_message(jd->s->tui, TUI_WARN, "object %s names no stage: add stage = TASK to its [object] section",
+                    b->name);
+        return;
+    }
+    const struct cfg_env *env = app_env(jd->s->tui);
+    stages_open_clear(jd->s->tui, env->airflow_dag && env->airflow_dag[0] ? env->airflow_dag : NULL, task);
 }
 
 static bool jobd_key(struct screen *s, enum action act, int ch)
@@ -490,11 +915,16 @@ static bool jobd_key(struct screen *s, enum action act, int ch)
         }
         tui_dirty(s, true);
         return true;
+    case ACT_CANCEL:
+        ask_cancel(jd);
+        return true;
+    case ACT_COPY:
+        start_copy(jd);
+        return true;
+    case ACT_CLEAR:
+        clear_stage(jd);
+        return true;
     case ACT_NONE:
-        if (ch == JOBD_CANCEL_KEY) {
-            ask_cancel(jd);
-            return true;
-        }
         return tbl_key(jd->tbl, act, ch);
     default:
         /* The table sits below the header, so it handles its own keys
@@ -520,6 +950,52 @@ static void jobd_status(struct screen *s, char *out, size_t out_size)
         snprintf(out, out_size, "%s", table);
 }
 
+static bool is_job_detail(const struct screen *s);
+
+bool jobd_selection_is(struct screen *s, const char *job_id, const char *const *batch_ids,
+                       const char *const *file_ids, size_t n, char *why, size_t why_size)
+{
+    struct tui *t = s->tui;
+    bool on_stack = false;
+    for (int i = 0; i < t->depth; i++)
+        on_stack = on_stack || t->stack[i] == s;
+    if (!on_stack || !is_job_detail(s)) {
+        snprintf(why, why_size, "Job detail of %s was closed", job_id);
+        return false;
+    }
+    struct jobd *jd = s->st;
+    if (strcmp(jd->job_id, job_id) != 0 || !jd->have_job) {
+        snprintf(why, why_size, "Job detail no longer shows job %s", job_id);
+        return false;
+    }
+    const char **ids;
+    size_t m = selection(jd, &ids);
+    bool same = m == n;
+    for (size_t i = 0; same && i < n; i++) {
+        bool found = false;
+        for (size_t k = 0; k < m && !found; k++)
+            found = !strcmp(ids[k], batch_ids[i]);
+        same = found;
+    }
+    free(ids);
+    if (!same) {
+        snprintf(why, why_size, "the selected batches changed");
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct zuora_batch *b = NULL;
+        for (size_t k = 0; k < jd->job.n_batches && !b; k++)
+            if (!strcmp(jd->job.batches[k].batch_id, batch_ids[i]))
+                b = &jd->job.batches[k];
+        const char *file = b ? (b->file_id ? b->file_id : b->n_segments ? b->segments[0] : NULL) : NULL;
+        if (!b || strcmp(b->status, "completed") != 0 || !file || strcmp(file, file_ids[i]) != 0) {
+            snprintf(why, why_size, "batch %s is no longer completed with file %s", batch_ids[i], file_ids[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
 static const struct screen_ops job_detail_ops = {
     .name = "job",
     .title = "Job",
@@ -534,3 +1010,8 @@ static const struct screen_ops job_detail_ops = {
     .status = jobd_status,
 };
 SCREEN_DEFINE(job_detail_ops);
+
+static bool is_job_detail(const struct screen *s)
+{
+    return s && s->ops == &job_detail_ops;
+}
