@@ -5,11 +5,15 @@
  * cohort's items (screen "cohort": keyset paged, detail on Enter).  e
  * exports the cohort to the clean bucket and S syncs it from DynamoDB, each
  * confirmed (typed in a protected environment), run on a worker behind a
- * progress dialog, and audited. */
+ * progress dialog, and audited; U imports a cohort file (the export's
+ * format) into the selected cohort or a new one, confirmed and audited. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "audit.h"
@@ -267,7 +271,7 @@ static void draw_chart(struct cohorts *c, WINDOW *win, const struct theme *th, i
         return;
     const char *cur = tbl_cursor_id(c->tbl);
     if (!cur) {
-        put_text(win, y, 1, "no cohort selected (lakeop cohort-sync NAME or cohort-import NAME FILE brings one in)",
+        put_text(win, y, 1, "no cohort selected (U imports a cohort file; lakeop cohort-sync NAME reads one from DynamoDB)",
                  cols - 2, theme_attr(th, TH_DIM));
         return;
     }
@@ -604,6 +608,211 @@ static void start_op(struct screen *s, enum op op)
     free(text);
 }
 
+/* ---- import: a cohort file, named in two input lines, then confirmed ----- */
+
+/* U: the cohort (the selected one offered; a new name makes a new cohort),
+ * then the file, checked as it is typed; then the confirmation every change
+ * goes through (typed in a protected environment; the frame has already
+ * refused it in a read-only one); then cohort_import() on a worker, audited
+ * as the command line's cohort-import is. */
+struct import_job {
+    struct tui *t;
+    struct screen *owner;
+    char *name;
+    char *path;                  /* as opened: ~/ expanded, made absolute */
+    char *env_name;
+    char *operator_name;
+    enum lk_status st;
+    char message[1400];
+};
+
+static void import_job_free(struct import_job *j)
+{
+    free(j->name);
+    free(j->path);
+    free(j->env_name);
+    free(j->operator_name);
+    free(j);
+}
+
+/* "~/x" from the home folder, then absolute (the audit and the dialog name
+ * the file that is read, whatever the console's folder).  Caller frees. */
+static char *import_path(const char *typed)
+{
+    const char *home = getenv("HOME");
+    char *path = typed[0] == '~' && typed[1] == '/' && home && *home ? xasprintf("%s/%s", home, typed + 2)
+                                                                     : xstrdup(typed);
+    char *abs = realpath(path, NULL);
+    if (abs) {
+        free(path);
+        path = xstrdup(abs);
+        free(abs);
+    }
+    return path;
+}
+
+/* A file that exists, is a regular file and can be read. */
+static bool import_readable(const char *path, char *why, size_t why_size)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        snprintf(why, why_size, "%s", strerror(errno));
+        return false;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        snprintf(why, why_size, "not a file");
+        return false;
+    }
+    if (access(path, R_OK) != 0) {
+        snprintf(why, why_size, "cannot read it: %s", strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+static bool import_validate_file(const char *input, void *ud, char *why, size_t why_size)
+{
+    if (!*input) {
+        snprintf(why, why_size, "the path of a cohort file in the export's format");
+        return false;
+    }
+    char *path = import_path(input);
+    bool ok = import_readable(path, why, why_size);
+    free(path);
+    return ok;
+}
+
+static bool import_validate_name(const char *input, void *ud, char *why, size_t why_size)
+{
+    return cohort_name_valid(input, why, why_size);
+}
+
+static void import_work(void *wctx, void *p)
+{
+    struct import_job *j = p;
+    struct lk_error err;
+    err_clear(&err);
+    PGconn *db = app_db(wctx, &err);
+    if (!db) {
+        j->st = LK_FAIL;
+        err_text(&err, j->message, sizeof j->message);
+        return;
+    }
+    struct cohort_upsert_result res;
+    j->st = cohort_import(app_ctx(wctx), j->name, j->path, &res, &err);
+    if (j->st == LK_OK)
+        snprintf(j->message, sizeof j->message, "%lld new, %lld updated", res.inserted, res.updated);
+    else
+        err_text(&err, j->message, sizeof j->message);
+    /* A path need not be UTF-8; its inert form is. */
+    json_t *file = json_string(j->path);
+    if (!file) {
+        char *inert = text_inert(j->path);
+        file = json_string(inert);
+        free(inert);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "file", file ? file : json_null());
+    char *params = jx_dump(o);
+    json_decref(o);
+    struct audit_entry e = {
+        .operator_name = j->operator_name,
+        .env = j->env_name,
+        .action = "cohort.import",
+        .target = j->name,
+        .params_json = params,
+        .result = j->st == LK_OK ? AUDIT_OK : AUDIT_FAILED,
+        .message = j->message,
+    };
+    struct lk_error aerr;
+    err_clear(&aerr);
+    if (audit_append(db, &e, &aerr) != LK_OK && j->st == LK_OK) {
+        j->st = LK_FAIL;
+        char text[600];
+        snprintf(j->message + strlen(j->message), sizeof j->message - strlen(j->message),
+                 "; but the audit log could not record it: %s", err_text(&aerr, text, sizeof text));
+    }
+    free(params);
+}
+
+static void import_done(struct loop *loop, void *p, bool orphaned)
+{
+    struct import_job *j = p;
+    app_busy_end(j->t);
+    tui_message(j->t, j->st == LK_OK ? TUI_INFO : TUI_ERROR, "import of cohort %s %s: %s", j->name,
+                j->st == LK_OK ? "done" : "failed", j->message);
+    if (!orphaned && j->owner->ops->reload)
+        j->owner->ops->reload(j->owner);
+    import_job_free(j);
+}
+
+/* The file is checked again just before the import: it may have gone
+ * while the dialog was open. */
+static bool import_still_readable(struct tui *t, void *ud, char *why, size_t why_size)
+{
+    struct import_job *j = ud;
+    char reason[256];
+    if (import_readable(j->path, reason, sizeof reason))
+        return true;
+    snprintf(why, why_size, "%.200s: %s", j->path, reason);
+    return false;
+}
+
+static void import_confirmed(struct tui *t, bool ok, const char *input, void *ud)
+{
+    struct import_job *j = ud;
+    if (!ok) {
+        tui_message(t, TUI_INFO, "import: nothing was changed");
+        import_job_free(j);
+        return;
+    }
+    app_busy_begin(t, "importing a cohort file");
+    tui_message(t, TUI_INFO, "importing %s into cohort %s ...", j->path, j->name);
+    tui_submit(j->owner, import_work, import_done, j);
+}
+
+static void import_got_file(struct tui *t, bool ok, const char *input, void *ud)
+{
+    struct import_job *j = ud;
+    if (!ok) {
+        import_job_free(j);
+        return;
+    }
+    j->path = import_path(input);
+    char *text = xasprintf("Load %s into cohort %s, adding new items and updating known ones "
+                           "(all or nothing: a bad line stores nothing).",
+                           j->path, j->name);
+    app_confirm(t, ACT_IMPORT, "Import cohort file", text, j->name, import_still_readable, import_confirmed,
+                j);
+    free(text);
+}
+
+static void import_got_name(struct tui *t, bool ok, const char *input, void *ud)
+{
+    struct import_job *j = ud;
+    if (!ok) {
+        import_job_free(j);
+        return;
+    }
+    j->name = xstrdup(input);
+    char *prompt = xasprintf("File for cohort %s (the export's format; ~/ is your home):", input);
+    dlg_input(t, "Import cohort file", prompt, "", import_validate_file, import_got_file, j);
+    free(prompt);
+}
+
+static void start_import(struct screen *s)
+{
+    const struct cfg_env *env = app_env(s->tui);
+    const char *selected = selected_cohort(s);
+    struct import_job *j = xcalloc(1, sizeof *j);
+    j->t = s->tui;
+    j->owner = s;
+    j->env_name = xstrdup(env && env->name ? env->name : "");
+    j->operator_name = xstrdup(app_operator(s->tui));
+    dlg_input(s->tui, "Import cohort file", "Cohort (the file's cohort_name; a new name makes a new cohort):",
+              selected ? selected : "", import_validate_name, import_got_name, j);
+}
+
 /* ---- the items of one cohort (screen "cohort") ------------------------------ */
 
 enum { I_SUB, I_STAGE, I_START, I_CUR, I_OLD, I_EST, I_NEW, I_PERIOD, I_AMENDED, I_REASON, N_ICOLS };
@@ -837,6 +1046,9 @@ static bool items_key(struct screen *s, enum action act, int ch)
     case ACT_SYNC:
         start_op(s, OP_SYNC);
         return true;
+    case ACT_IMPORT:
+        start_import(s);
+        return true;
     default:
         return false;
     }
@@ -866,6 +1078,9 @@ static bool cohorts_key(struct screen *s, enum action act, int ch)
         return true;
     case ACT_SYNC:
         start_op(s, OP_SYNC);
+        return true;
+    case ACT_IMPORT:
+        start_import(s);
         return true;
     default:
         return false;
