@@ -37,6 +37,42 @@ grep -q 'evil^\[\[31mRED\\xFF^G' "$d/overview.txt" && lk_pass "dataset name show
 grep -q 'bad ^\[\[2J\\' "$d/audit.txt" && lk_pass "audit message shown inert" || lk_fail "audit message shown inert" "$(cat "$d/audit.txt")"
 tui_no_asan "$d/main.err"
 
+# Airflow configured: the failed stages of the latest run (the double's 6th
+# run failed at zuora_subscription, 4 tasks downstream upstream_failed).
+. "$LK_ROOT/tests/lib/doubles.sh"
+if airflow_double_start --runs 6 --task-seconds 1000; then
+    LAKEOP_AIRFLOW_URL=$LK_AIRFLOW_URL LAKEOP_AIRFLOW_USER=ops LAKEOP_AIRFLOW_PASSWORD=pw \
+        run_script overview-stages 30 120
+    [ "$(cat "$d/overview-stages.rc")" = 0 ] && lk_pass "overview with Airflow exits 0" \
+        || lk_fail "overview with Airflow exits 0" "$(cat "$d/overview-stages.err")"
+    tui_compare overview-stages "$d/overview-stages.txt"
+    lk_check "screen overview-stages is inert" tui_check_inert "$d/overview-stages.txt"
+    if grep -q 'DAG supporter_experience  run scheduled__2024-01-06T00:00:00+00:00  failed' "$d/overview-stage-open.txt" \
+       && grep -q 'copied to the clipboard: zuora_rate_plan_charge ' "$d/overview-stage-open.txt"; then
+        lk_pass "Enter on a failed stage opens Stages on that task in that run"
+    else
+        lk_fail "Enter on a failed stage opens Stages on that task in that run" "$(cat "$d/overview-stage-open.txt")"
+    fi
+    tui_no_asan "$d/overview-stages.err"
+else
+    lk_fail "airflow double" "did not start"
+fi
+# Airflow unreachable (nothing listens on the port): one dim line, never a hang.
+port=$(lk_free_port)
+LAKEOP_AIRFLOW_URL=http://127.0.0.1:$port LAKEOP_AIRFLOW_USER=ops LAKEOP_AIRFLOW_PASSWORD=pw \
+    run_script overview-unreachable 24 140
+if grep -qE '^ stages +Airflow unreachable +\(Airflow at http://127.0.0.1:[0-9]+ did not answer' "$d/overview-unreachable.txt" \
+   && grep -q 'cubic__dmap__agg_sample' "$d/overview-unreachable.txt" && ! grep -q '^ stage ' "$d/overview-unreachable.txt"; then
+    lk_pass "Airflow unreachable: one line, the database's lines as usual"
+else
+    lk_fail "Airflow unreachable: one line, the database's lines as usual" "$(cat "$d/overview-unreachable.txt")"
+fi
+grep -q 'airflow:DOWN' "$d/overview-unreachable.txt" && lk_pass "health mark: airflow DOWN" \
+    || lk_fail "health mark: airflow DOWN" "$(head -1 "$d/overview-unreachable.txt")"
+[ "$(grep -cE '^ [0-9:]{8} airflow DOWN: Airflow at http://127.0.0.1' "$d/overview-unreachable-log.txt")" = 1 ] \
+    && lk_pass "the reason is in the message log, once" || lk_fail "the reason is in the message log, once" "$(cat "$d/overview-unreachable-log.txt")"
+tui_no_asan "$d/overview-unreachable.err"
+
 # Small terminals: correct down to 20x5, a plain line below that.
 run_script small 10 40
 tui_compare small-40x10 "$d/small-40x10.txt"
