@@ -232,6 +232,11 @@ static void detail_draw(struct screen *s, WINDOW *win, bool full)
     const struct theme *th = &s->tui->th;
     int h = getmaxy(win), w = getmaxx(win);
     d->height = h;
+    /* A move made before the first draw (the log opens on its last line)
+     * did not know the height: fill the window rather than show one line. */
+    size_t rows = h > 1 ? (size_t)h - 1 : 1;
+    if (d->top + rows > d->n)
+        d->top = d->n > rows ? d->n - rows : 0;
     werase(win);
     wattrset(win, theme_attr(th, TH_TITLE));
     char buf[1024];
