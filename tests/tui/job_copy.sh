@@ -64,6 +64,11 @@ FC=2c92c09472503749017255fc3c9379a2
 seed_job "$J" "$BA:Account:57:$FA" "$BC:Contact:31:$FC"
 # The job as the history knows it (the Jobs screen lists from there).
 "$LK_BIN" job "$J" >/dev/null 2>&1 || { lk_fail "job lookup" "lakeop job $J failed"; lk_done; exit 1; }
+# A job the scheduled exporter stored already ended: lakeop never saw it
+# start or end, so it has no duration to show.
+psql_q "INSERT INTO lakeop.zuora_jobs (job_id, env, status, origin, submitted_at, updated_at)
+        VALUES ('f0000000000000000000000000000001', 'CODE', 'completed', 'scheduled',
+                now() - interval '3 hours', now())" >/dev/null
 # Something is already at Account's target: the plan says it is overwritten.
 printf 'old,content\n' >"$T/lake/raw-account/Account.csv"
 touch -d '2026-01-02 03:04:05' "$T/lake/raw-account/Account.csv"
@@ -131,6 +136,7 @@ has "declined: nothing was copied" "$T/declined.txt" "copy: nothing was copied"
 run_script copy <<EOF
 :jobs
 :save-display $T/jobs.txt
+j
 <Enter>
 :save-display $T/detail.txt
 <Space>
@@ -146,6 +152,8 @@ c
 q
 EOF
 has "Jobs shows the whole job id at 160 columns" "$T/jobs.txt" "$J"
+grep 'f0000000000000000000000000000001' "$T/jobs.txt" | grep -qE '3h 0m +- ' &&
+    lk_pass "Took is '-' for a job with no known start or end" || lk_fail "Took '-'" "$(grep f000 "$T/jobs.txt")"
 has "detail: both batches, not copied yet" "$T/detail.txt" "$BA" "$BC" "Account" "Contact"
 has "links: the stage's last success before any copy" "$T/detail.txt" "Account: not copied, zuora_account last succeeded"
 has "plan: job, batches, files, records" "$T/plan.txt" "Copy 2 of 2 files of job $J" "$BA" "$BC" "$FA" "$FC" \
