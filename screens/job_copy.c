@@ -213,11 +213,9 @@ static void clear_lines(struct plan_view *v)
 }
 
 static void existing(struct plan_view *v, const char *label, const char *url,
-                     const struct store_object_info *now, bool planned)
+                     const struct store_object_info *now)
 {
-    if (!planned) {
-        add_line(v, TH_NORMAL, "  %-9s %s", label, url);
-    } else if (now->exists) {
+    if (now->exists) {
         char size[32], when[32];
         fmt_bytes(now->size, size, sizeof size);
         app_time(now->mtime, when, sizeof when);
@@ -269,8 +267,8 @@ static void build_lines(struct plan_view *v)
             add_line(v, TH_NORMAL, "  %-9s %s (as the last copy of this file)", "size", size);
         else
             add_line(v, TH_NORMAL, "  %-9s size known when the download starts", "size");
-        existing(v, "csv", it->target, &it->csv_now, true);
-        existing(v, "metadata", it->meta_url, &it->meta_now, true);
+        existing(v, "csv", it->target, &it->csv_now);
+        existing(v, "metadata", it->meta_url, &it->meta_now);
         if (it->plan_error[0])
             add_line(v, TH_STATUS_ERROR, "  %-9s could not look at the target: %s", "warning", it->plan_error);
         if (it->already)

@@ -354,7 +354,8 @@ static void jobs_close(struct screen *s)
 static void jobs_draw(struct screen *s, WINDOW *win, bool full)
 {
     struct jobs *js = s->st;
-    tbl_set_min_width(js->tbl, COL_JOB, getmaxx(win) >= JOBS_FULL_ID_COLS ? JOBS_ID_LEN : JOBS_COLS[COL_JOB].min_width);
+    int id_width = getmaxx(win) >= JOBS_FULL_ID_COLS ? JOBS_ID_LEN : JOBS_COLS[COL_JOB].min_width;
+    tbl_set_min_width(js->tbl, COL_JOB, id_width);
     tbl_draw(js->tbl, win, &s->tui->th, full);
 }
 
