@@ -109,7 +109,12 @@ static enum lk_status record_increments(PGconn *db, const char *env, const struc
     return st;
 }
 
-/* Everything of jobstore_save_job inside the caller's transaction. */
+/* Zuora's endings (zuora_status_terminal), for SQL. */
+#define TERMINAL_STATUSES "('completed', 'error', 'aborted', 'cancelled')"
+
+/* Everything of jobstore_save_job inside the caller's transaction.
+ * ended_at is set by the first save that sees the job ended and kept by
+ * every later one: updated_at moves with each look, a duration must not. */
 static enum lk_status save_job_in_tx(PGconn *db, const char *env, const struct zuora_job *job,
                                      enum jobstore_origin origin, const char *incremental_time,
                                      const char *tz, struct lk_error *err)
@@ -130,8 +135,9 @@ static enum lk_status save_job_in_tx(PGconn *db, const char *env, const struct z
     PGresult *res = NULL;
     enum lk_status st = db_exec(db,
                                 "INSERT INTO lakeop.zuora_jobs (job_id, env, name, partner, project, incremental_time,"
-                                " status, origin, start_time, last_json, updated_at)"
-                                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamptz, $10::jsonb, now())"
+                                " status, origin, start_time, last_json, updated_at, ended_at)"
+                                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamptz, $10::jsonb, now(),"
+                                "  CASE WHEN $7::text IN " TERMINAL_STATUSES " THEN now() END)"
                                 " ON CONFLICT (job_id) DO UPDATE SET"
                                 " name = COALESCE(EXCLUDED.name, zuora_jobs.name),"
                                 " partner = COALESCE(EXCLUDED.partner, zuora_jobs.partner),"
@@ -139,7 +145,8 @@ static enum lk_status save_job_in_tx(PGconn *db, const char *env, const struct z
                                 " incremental_time = COALESCE(zuora_jobs.incremental_time, EXCLUDED.incremental_time),"
                                 " status = EXCLUDED.status,"
                                 " start_time = COALESCE(EXCLUDED.start_time, zuora_jobs.start_time),"
-                                " last_json = COALESCE(EXCLUDED.last_json, zuora_jobs.last_json), updated_at = now()"
+                                " last_json = COALESCE(EXCLUDED.last_json, zuora_jobs.last_json), updated_at = now(),"
+                                " ended_at = COALESCE(zuora_jobs.ended_at, EXCLUDED.ended_at)"
                                 " RETURNING origin, incremental_time",
                                 10, params, &res, err);
     if (st != LK_OK)
@@ -256,7 +263,7 @@ enum lk_status jobstore_list(PGconn *db, const char *env, long long before_id, i
         db,
         "SELECT j.id, j.job_id, j.name, j.status, j.origin, j.partner, j.project, j.incremental_time,"
         " floor(extract(epoch FROM j.submitted_at))::bigint, floor(extract(epoch FROM j.updated_at))::bigint,"
-        " floor(extract(epoch FROM j.start_time))::bigint,"
+        " floor(extract(epoch FROM j.start_time))::bigint, floor(extract(epoch FROM j.ended_at))::bigint,"
         " (SELECT count(*) FROM lakeop.zuora_batches b WHERE b.job_id = j.job_id),"
         " (SELECT count(*) FROM lakeop.zuora_batches b WHERE b.job_id = j.job_id AND b.status = 'completed'),"
         " (SELECT count(*) FROM lakeop.zuora_batches b WHERE b.job_id = j.job_id"
@@ -282,14 +289,28 @@ enum lk_status jobstore_list(PGconn *db, const char *env, long long before_id, i
         r->submitted_unix = get_ll(res, i, 8);
         r->updated_unix = get_ll(res, i, 9);
         r->start_unix = get_ll(res, i, 10);
-        r->n_batches = (int)get_ll(res, i, 11);
-        r->n_completed = (int)get_ll(res, i, 12);
-        r->n_failed = (int)get_ll(res, i, 13);
-        r->records = get_ll(res, i, 14);
+        r->ended_unix = get_ll(res, i, 11);
+        r->n_batches = (int)get_ll(res, i, 12);
+        r->n_completed = (int)get_ll(res, i, 13);
+        r->n_failed = (int)get_ll(res, i, 14);
+        r->records = get_ll(res, i, 15);
     }
     *n_rows = (size_t)n;
     PQclear(res);
     return LK_OK;
+}
+
+long long jobstore_duration(long long start_unix, long long submitted_unix, long long ended_unix,
+                            bool ended, long long now_unix)
+{
+    long long start = start_unix > 0 ? start_unix : submitted_unix;
+    if (start <= 0)
+        return -1;
+    if (!ended)
+        return now_unix > start ? now_unix - start : 0;
+    /* An end at or before the start is a job first seen already over
+     * (looked up, or stored by someone else): no duration to show. */
+    return ended_unix > start ? ended_unix - start : -1;
 }
 
 void jobstore_rows_free(struct jobstore_row *rows, size_t n_rows)
@@ -475,7 +496,7 @@ enum lk_status jobstore_object_history(PGconn *db, const char *env, const char *
     st = db_exec(db,
                  "SELECT j.job_id FROM lakeop.zuora_batches b JOIN lakeop.zuora_jobs j ON j.job_id = b.job_id"
                  " WHERE j.env = $1 AND j.partner IS NOT DISTINCT FROM $2 AND j.project IS NOT DISTINCT FROM $3"
-                 " AND b.name = $4 AND j.status NOT IN ('completed', 'error', 'aborted', 'cancelled')"
+                 " AND b.name = $4 AND j.status NOT IN " TERMINAL_STATUSES
                  " AND j.submitted_at > COALESCE((SELECT submitted_at FROM lakeop.zuora_jobs WHERE id = $5::bigint),"
                  "   '-infinity'::timestamptz)"
                  " ORDER BY j.submitted_at DESC LIMIT 1",

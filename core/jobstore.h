@@ -54,6 +54,7 @@ struct jobstore_row {
     long long submitted_unix;
     long long updated_unix;
     long long start_unix;       /* 0 unknown */
+    long long ended_unix;       /* when lakeop first saw it ended; 0 running or never seen end */
     int n_batches;
     int n_completed;
     int n_failed;               /* aborted or cancelled */
@@ -64,6 +65,13 @@ struct jobstore_row {
 enum lk_status jobstore_list(PGconn *db, const char *env, long long before_id, int limit,
                              struct jobstore_row **rows, size_t *n_rows, struct lk_error *err);
 void jobstore_rows_free(struct jobstore_row *rows, size_t n_rows);
+
+/* How long a job ran, in seconds: from its start (startTime, else when it
+ * was submitted) to ended_unix (lakeop.zuora_jobs.ended_at), or to now
+ * while it runs.  -1 when there is none to show: nothing known of the
+ * start, or an ended job whose end lakeop never saw after its start. */
+long long jobstore_duration(long long start_unix, long long submitted_unix, long long ended_unix,
+                            bool ended, long long now_unix);
 
 /* The stored copy of a job (from its last JSON).  LK_NOTFOUND when unknown.
  * origin_out (may be NULL) gets the origin (caller frees). */

@@ -74,6 +74,12 @@ struct stage_info {
     char error[300];
 };
 
+/* What the job history knows of a job's run (for "took" in the header). */
+struct job_times {
+    bool known;
+    long long start_unix, submitted_unix, ended_unix;   /* 0 unknown */
+};
+
 struct jobd {
     struct screen *s;
     struct tbl *tbl;
@@ -88,6 +94,7 @@ struct jobd {
     struct zuora_client *zc;     /* lent to one worker at a time */
     bool in_flight;
     WINDOW *sub;
+    struct job_times times;
 
     struct copied_at *copied;
     size_t n_copied;
@@ -116,6 +123,7 @@ struct fetch {
     struct lk_error err;
     struct copied_at *copied;
     size_t n_copied;
+    struct job_times times;
 };
 
 static void copied_free(struct copied_at *c, size_t n)
@@ -157,18 +165,25 @@ static enum theme_el status_el(const char *status)
     return TH_STATE_QUEUED;
 }
 
-/* Zuora does not echo incrementalTime: what lakeop sent is in the history. */
+/* Zuora does not echo incrementalTime: what lakeop sent is in the
+ * history, and so is when the job ended (Zuora does not say that either). */
 static void add_sent_time(PGconn *db, struct fetch *f)
 {
-    if (f->job.incremental_time)
-        return;
     const char *params[] = { f->job_id };
     PGresult *res = NULL;
     struct lk_error err;
     err_clear(&err);
-    if (db_exec(db, "SELECT incremental_time FROM lakeop.zuora_jobs WHERE job_id = $1", 1, params, &res, &err) == LK_OK
-        && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-        f->job.incremental_time = xstrdup(PQgetvalue(res, 0, 0));
+    if (db_exec(db, "SELECT incremental_time, coalesce(extract(epoch FROM start_time)::bigint, 0),"
+                    " extract(epoch FROM submitted_at)::bigint, coalesce(extract(epoch FROM ended_at)::bigint, 0)"
+                    " FROM lakeop.zuora_jobs WHERE job_id = $1",
+                1, params, &res, &err) == LK_OK && PQntuples(res) == 1) {
+        if (!f->job.incremental_time && !PQgetisnull(res, 0, 0))
+            f->job.incremental_time = xstrdup(PQgetvalue(res, 0, 0));
+        f->times.known = true;
+        f->times.start_unix = atoll(PQgetvalue(res, 0, 1));
+        f->times.submitted_unix = atoll(PQgetvalue(res, 0, 2));
+        f->times.ended_unix = atoll(PQgetvalue(res, 0, 3));
+    }
     if (res)
         PQclear(res);
 }
@@ -503,6 +518,8 @@ static void fetch_done(struct loop *loop, void *p, bool orphaned)
             jd->job = f->job;
             memset(&f->job, 0, sizeof f->job);
             jd->have_job = true;
+            if (f->times.known)
+                jd->times = f->times;
             snprintf(jd->source, sizeof jd->source, "%s", f->from_history ? "history" : "zuora");
             copied_free(jd->copied, jd->n_copied);
             jd->copied = f->copied;
@@ -652,9 +669,20 @@ static void jobd_draw(struct screen *s, WINDOW *win, bool full)
             const struct zuora_job *j = &jd->job;
             snprintf(line, sizeof line, "Job %s  %s%s", j->id, j->status, jd->watching ? "  (watching)" : "");
             put_line(win, 0, th, status_el(j->status), line);
-            snprintf(line, sizeof line, "name %s  partner %s  project %s  started %s  from %s",
+            char took[48] = "-";
+            bool ended = zuora_status_terminal(j->status);
+            long long secs = jd->times.known
+                ? jobstore_duration(jd->times.start_unix, jd->times.submitted_unix, jd->times.ended_unix, ended,
+                                    (long long)time(NULL))
+                : -1;
+            if (secs >= 0) {
+                char age[32];
+                app_age(secs, age, sizeof age);
+                snprintf(took, sizeof took, "%s%s", age, ended ? "" : " so far");
+            }
+            snprintf(line, sizeof line, "name %s  partner %s  project %s  started %s  took %s  from %s",
                      j->name ? j->name : "-", j->partner ? j->partner : "-", j->project ? j->project : "-",
-                     j->start_time ? j->start_time : "-",
+                     j->start_time ? j->start_time : "-", took,
                      j->incremental_time ? j->incremental_time : "-");
             put_line(win, 1, th, TH_NORMAL, line);
             char why[512];

@@ -71,9 +71,9 @@ struct jobs_query {
 static const char JOBS_SQL[] =
     "SELECT j.id, j.job_id, j.status, j.origin, extract(epoch FROM j.submitted_at)::bigint,"
     "       extract(epoch FROM coalesce(j.start_time, j.submitted_at))::bigint,"
-    "       extract(epoch FROM j.updated_at)::bigint, coalesce(j.incremental_time, ''),"
+    "       coalesce(extract(epoch FROM j.ended_at)::bigint, 0), coalesce(j.incremental_time, ''),"
     "       coalesce(b.total, 0), coalesce(b.done, 0), coalesce(b.failed, 0), coalesce(b.records, 0),"
-    "       coalesce(b.names, ''), j.start_time IS NULL"
+    "       coalesce(b.names, '')"
     "  FROM lakeop.zuora_jobs j"
     "  LEFT JOIN LATERAL (SELECT count(*) AS total, count(*) FILTER (WHERE status = 'completed') AS done,"
     "                            count(*) FILTER (WHERE status IN ('aborted', 'cancelled')) AS failed,"
@@ -138,18 +138,18 @@ static void query_done(struct loop *loop, void *p, bool orphaned)
                 const char *status = PQgetvalue(q->res, i, 2);
                 long long submitted = atoll(PQgetvalue(q->res, i, 4));
                 long long started = atoll(PQgetvalue(q->res, i, 5));
-                long long updated = atoll(PQgetvalue(q->res, i, 6));
+                long long ended_at = atoll(PQgetvalue(q->res, i, 6));
                 bool ended = zuora_status_terminal(status);
-                bool start_known = strcmp(PQgetvalue(q->res, i, 13), "t") != 0;
                 char when[32], age[32], took[32], batches[64], records[32];
                 app_time(submitted, when, sizeof when);
                 app_age(now - submitted, age, sizeof age);
-                /* An ended job lakeop never saw start (or end) has no
-                 * duration to show: "0 s" would be a made-up one. */
-                if (ended && (!start_known || updated <= started))
+                /* An ended job lakeop never saw end has no duration to
+                 * show: "0 s" would be a made-up one. */
+                long long secs = jobstore_duration(started, submitted, ended_at, ended, now);
+                if (secs < 0)
                     snprintf(took, sizeof took, "-");
                 else
-                    app_age((ended ? updated : now) - started, took, sizeof took);
+                    app_age(secs, took, sizeof took);
                 int total = atoi(PQgetvalue(q->res, i, 8)), done = atoi(PQgetvalue(q->res, i, 9));
                 int failed = atoi(PQgetvalue(q->res, i, 10));
                 int running = total - done - failed;

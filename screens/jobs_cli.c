@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app.h"
 #include "cli.h"
 #include "commands.h"
 #include "jobs_cli.h"
@@ -343,13 +344,18 @@ int cli_jobs(struct cli *cli, int argc, char **argv)
     if (jobstore_list(ctx.db, ctx.env->name, before, (int)limit, &rows, &n, &err))
         return cli_fail(cli, &err);
     FILE *f = cli->out;
+    long long now = (long long)time(NULL);
     if (cli->json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++) {
             const struct jobstore_row *r = &rows[i];
-            char sub[32], upd[32];
+            char sub[32], upd[32], start[32], ended[32];
             format_time(r->submitted_unix, sub, sizeof sub);
             format_time(r->updated_unix, upd, sizeof upd);
+            format_time(r->start_unix, start, sizeof start);
+            format_time(r->ended_unix, ended, sizeof ended);
+            long long took = jobstore_duration(r->start_unix, r->submitted_unix, r->ended_unix,
+                                               zuora_status_terminal(r->status), now);
             json_t *o = json_object();
             json_object_set_new(o, "id", json_integer(r->id));
             json_object_set_new(o, "jobId", json_string(r->job_id));
@@ -361,6 +367,10 @@ int cli_jobs(struct cli *cli, int argc, char **argv)
             json_object_set_new(o, "incrementalTime", r->incremental_time ? json_string(r->incremental_time) : json_null());
             json_object_set_new(o, "submittedAt", json_string(sub));
             json_object_set_new(o, "updatedAt", json_string(upd));
+            json_object_set_new(o, "startedAt", r->start_unix > 0 ? json_string(start) : json_null());
+            /* When lakeop first saw the job ended: null while it runs. */
+            json_object_set_new(o, "endedAt", r->ended_unix > 0 ? json_string(ended) : json_null());
+            json_object_set_new(o, "durationSeconds", took >= 0 ? json_integer(took) : json_null());
             json_object_set_new(o, "batches", json_integer(r->n_batches));
             json_object_set_new(o, "batchesCompleted", json_integer(r->n_completed));
             json_object_set_new(o, "batchesFailed", json_integer(r->n_failed));
@@ -379,17 +389,21 @@ int cli_jobs(struct cli *cli, int argc, char **argv)
         cli_print_inert(cli, f, ctx.env->name);
         fputc('\n', f);
     } else {
-        fprintf(f, "%-34s %-12s %-9s %-20s %-9s %10s  %s\n", "JOB_ID", "STATUS", "ORIGIN", "SUBMITTED", "BATCHES",
-                "RECORDS", "FROM");
+        fprintf(f, "%-34s %-12s %-9s %-20s %7s %-9s %10s  %s\n", "JOB_ID", "STATUS", "ORIGIN", "SUBMITTED",
+                "TOOK", "BATCHES", "RECORDS", "FROM");
         for (size_t i = 0; i < n; i++) {
             const struct jobstore_row *r = &rows[i];
-            char sub[32], batches[32];
+            char sub[32], batches[32], took[32] = "-";
             format_time(r->submitted_unix, sub, sizeof sub);
             snprintf(batches, sizeof batches, "%d/%d%s", r->n_completed, r->n_batches, r->n_failed ? "!" : "");
+            long long secs = jobstore_duration(r->start_unix, r->submitted_unix, r->ended_unix,
+                                               zuora_status_terminal(r->status), now);
+            if (secs >= 0)
+                app_age(secs, took, sizeof took);
             field(f, r->job_id, 34);
             fputc(' ', f);
             field(f, r->status, 12);
-            fprintf(f, " %-9s %-20s %-9s %10lld  ", r->origin, sub, batches, r->records);
+            fprintf(f, " %-9s %-20s %7s %-9s %10lld  ", r->origin, sub, took, batches, r->records);
             /* NULL means afterLastIncrement only for jobs whose request we know. */
             field(f, r->incremental_time ? r->incremental_time
                      : strcmp(r->origin, "lookup") == 0 ? "-" : "afterLastIncrement", 0);

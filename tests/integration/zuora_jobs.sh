@@ -1,7 +1,9 @@
 #!/bin/sh
 # lakeop jobs / job [--watch] against the Zuora double: token caching,
 # 429 + Retry-After, 503 retried, 400 not, the time budget, truncated and
-# malformed JSON, unknown jobs, the stored copy, watching to every ending.
+# malformed JSON, unknown jobs, the stored copy, watching to every ending;
+# when a job ended (ended_at: set once, never moved by a later look) and
+# the duration `jobs` shows from it.
 . "$(dirname "$0")/../lib/common.sh"
 . "$LK_ROOT/tests/lib/pg.sh"
 . "$LK_ROOT/tests/lib/doubles.sh"
@@ -208,15 +210,46 @@ g0=$(gets "$W")
 "$L" job "$W" --watch --interval 2 >"$OUT" 2>"$ERR" &
 wpid=$!
 sleep 7
+running_end=$(sql "SELECT status || ':' || (ended_at IS NULL) FROM lakeop.zuora_jobs WHERE job_id = '$W'")
 zuora_ctl POST /_control/job_fate "{\"job\":\"$W\",\"fate\":\"completed\"}" >/dev/null
 wait $wpid; RC=$?
 expect_rc "stuck executing, then completed: the watch ends with exit 0" 0
+[ "$running_end" = "executing:true" ] && lk_pass "ended_at: none while the job runs" || lk_fail "ended_at while running" "$running_end"
 t1=$(stat_of "d['tokens_issued']")
 g1=$(gets "$W")
 [ $((t1 - t0)) -eq 1 ] && lk_pass "one token for a whole watch" || lk_fail "one token for a watch" "$t0 -> $t1"
 polls=$((g1 - g0))
 [ "$polls" -ge 3 ] && [ "$polls" -le 6 ] && lk_pass "one request per interval ($polls polls in ~8 s at 2 s)" \
     || lk_fail "one request per interval" "$polls polls"
+
+# ---- ended_at: the job's real duration, however often it is looked at
+LW=$W
+jobs_json() {   # the durationSeconds and endedAt of job $LW in `lakeop jobs --json`
+    "$L" jobs --limit 100 --json | python3 -c "import json,sys; j=[x for x in json.load(sys.stdin)['jobs'] if x['jobId']=='$LW'][0]; print(j['durationSeconds'], j['endedAt'], j['startedAt'] is not None)"
+}
+end0=$(sql "SELECT extract(epoch FROM ended_at)::bigint FROM lakeop.zuora_jobs WHERE job_id = '$LW'")
+took0=$(sql "SELECT floor(extract(epoch FROM ended_at - start_time))::int FROM lakeop.zuora_jobs WHERE job_id = '$LW'")
+[ -n "$end0" ] && [ "$took0" -ge 6 ] && [ "$took0" -le 20 ] && lk_pass "ended_at: set when the watch saw the end (${took0} s after the start)" ||
+    lk_fail "ended_at set at the end" "end '$end0', took '$took0'"
+j0=$(jobs_json)
+case "$j0" in "$took0 "*" True") lk_pass "jobs --json: durationSeconds = ended_at - startTime, with endedAt and startedAt" ;;
+    *) lk_fail "jobs --json duration" "'$j0', expected $took0 s" ;; esac
+sleep 2
+run job "$LW"
+run job "$LW" --json
+end1=$(sql "SELECT extract(epoch FROM ended_at)::bigint || ':' || (updated_at > ended_at + interval '1 second') FROM lakeop.zuora_jobs WHERE job_id = '$LW'")
+[ "$end1" = "$end0:true" ] && lk_pass "ended_at: not moved by later looks (updated_at is)" || lk_fail "ended_at moved" "$end0 -> $end1"
+j1=$(jobs_json)
+[ "$j1" = "$j0" ] && lk_pass "jobs --json: the duration does not grow when the job is looked at again" || lk_fail "duration grew" "$j0 -> $j1"
+run jobs --limit 100
+has "jobs: a TOOK column" "$OUT" "TOOK"
+line=$(grep -F "$LW" "$OUT")
+case "$line" in *" $took0 s "*) lk_pass "jobs: TOOK shows the run ($took0 s)" ;; *) lk_fail "jobs: TOOK" "$line" ;; esac
+watch_job '{"job":"next","fate":"stuck_executing"}'
+run job "$W"
+run jobs --limit 100 --json
+python3 -c "import json,sys; d=json.load(open('$OUT')); r=[j for j in d['jobs'] if j['jobId']=='$W']; sys.exit(0 if len(r)==1 and r[0]['status']=='executing' and r[0]['endedAt'] is None and 0 <= r[0]['durationSeconds'] < 60 else 1)" &&
+    lk_pass "jobs --json: a running job has endedAt null and its duration so far" || lk_fail "running job json" "$(head -c 600 "$OUT")"
 
 # A token revoked early: one 401, one fresh token, the watch carries on.
 watch_job '{"job":"next","fate":"stuck_executing"}'

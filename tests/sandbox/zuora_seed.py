@@ -8,7 +8,9 @@
   an aborted batch, one still running, one full load, one stuck in error;
 - objects.conf: the matching [object] sections for lakeop's config;
 - history.sql: the same jobs in lakeop's zuora_jobs / zuora_batches, as the
-  scheduled exporter would have left them (origin 'scheduled').
+  scheduled exporter would have left them (origin 'scheduled'), each ended
+  job ending some 40 minutes after its start (ended_at), so the demo shows
+  realistic durations.
 Deterministic: ids derive from the day and the object.
 """
 import datetime as dt
@@ -103,12 +105,16 @@ def main():
                      "version": "1.1", "format": "CSV", "encrypted": "none",
                      "partner": PARTNER, "project": PROJECT,
                      "startTime": day.strftime("%Y-%m-%d %H:%M:%S"),
+                     # Not Zuora's: when the exporter saw it end (None: running).
+                     "endedAt": None if status == "executing"
+                     else (day + dt.timedelta(minutes=36 + back * 7 % 9, seconds=back * 13 % 60))
+                     .strftime("%Y-%m-%d %H:%M:%S"),
                      "incrementalTime": None if full else (day - dt.timedelta(days=1)).strftime("%Y-%m-%d 00:00:00"),
                      "batches": batches})
 
     with open(jobs_path, "w") as f:
         # incrementalTime is what was sent, not part of Zuora's job shape.
-        json.dump([{k: v for k, v in j.items() if k != "incrementalTime"} for j in jobs], f, indent=1)
+        json.dump([{k: v for k, v in j.items() if k not in ("incrementalTime", "endedAt")} for j in jobs], f, indent=1)
 
     with open(conf_path, "w") as f:
         for name, fields, where in OBJECTS:
@@ -129,13 +135,14 @@ def main():
     with open(sql_path, "w") as f:
         f.write("\\set ON_ERROR_STOP on\nBEGIN;\n")
         for j in jobs:
-            last = {k: v for k, v in j.items() if k != "incrementalTime"}
+            last = {k: v for k, v in j.items() if k not in ("incrementalTime", "endedAt")}
+            ended = j["endedAt"] + "+00" if j["endedAt"] else None
             f.write("INSERT INTO lakeop.zuora_jobs (job_id, env, name, partner, project, incremental_time, status,"
-                    " origin, start_time, submitted_at, updated_at, last_json) VALUES ("
+                    " origin, start_time, submitted_at, updated_at, ended_at, last_json) VALUES ("
                     f"{lit(j['id'])}, 'CODE', {lit(j['name'])}, {lit(PARTNER)}, {lit(PROJECT)}, "
                     f"{lit(j['incrementalTime'])}, {lit(j['status'])}, 'scheduled', "
-                    f"{lit(j['startTime'] + '+00')}, {lit(j['startTime'] + '+00')}, {lit(j['startTime'] + '+00')}, "
-                    f"{lit(json.dumps(last))}::jsonb) ON CONFLICT (job_id) DO NOTHING;\n")
+                    f"{lit(j['startTime'] + '+00')}, {lit(j['startTime'] + '+00')}, {lit(ended or j['startTime'] + '+00')}, "
+                    f"{lit(ended)}, {lit(json.dumps(last))}::jsonb) ON CONFLICT (job_id) DO NOTHING;\n")
             for b in j["batches"]:
                 f.write("INSERT INTO lakeop.zuora_batches (job_id, batch_id, name, status, record_count, file_id,"
                         " segments, full_load, message, query, last_json) VALUES ("
