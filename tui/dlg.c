@@ -37,6 +37,7 @@ struct dlg_progress {
     void *ud;
     bool shown;                  /* on the dialog stack */
     bool cancelling;
+    struct dlg_progress *next_open;   /* t->progress_open: every one not closed */
 };
 
 static void dlg_push(struct tui *t, struct dlg *d)
@@ -499,8 +500,31 @@ struct dlg_progress *dlg_progress_open(struct tui *t, const char *title, const c
     p->ud = ud;
     p->bytes_total = p->records_total = -1;
     p->started = p->last_change = p->sample_at = loop_now_ms();
+    p->next_open = t->progress_open;
+    t->progress_open = p;
     dlg_progress_show(p);
     return p;
+}
+
+size_t dlg_progress_cancel_all(struct tui *t)
+{
+    size_t n = 0;
+    for (struct dlg_progress *p = t->progress_open; p; p = p->next_open) {
+        n++;
+        if (p->cancel && !p->cancelling) {
+            p->cancelling = true;
+            p->cancel(p->ud);
+        }
+    }
+    return n;
+}
+
+size_t dlg_progress_count(const struct tui *t)
+{
+    size_t n = 0;
+    for (const struct dlg_progress *p = t->progress_open; p; p = p->next_open)
+        n++;
+    return n;
 }
 
 void dlg_progress_show(struct dlg_progress *p)
@@ -536,13 +560,14 @@ void dlg_progress_update(struct dlg_progress *p, const char *what, long long byt
 void dlg_progress_summary(const struct dlg_progress *p, char *out, size_t out_size)
 {
     int pct = p->bytes_total > 0 ? (int)(p->bytes * 100 / p->bytes_total) : 0;
-    char rate[32] = "";
+    char rate[40] = "";
     if (p->rate > 0) {
-        human_bytes((long long)p->rate, rate, sizeof rate);
+        rate[0] = ' ';
+        human_bytes((long long)p->rate, rate + 1, sizeof rate - 1);
         strcat(rate, "/s");
     }
     bool stalled = loop_now_ms() - p->last_change > 4000;
-    snprintf(out, out_size, "%s %d%% %s%s", p->title, pct, rate, stalled ? " (stalled)" : "");
+    snprintf(out, out_size, "%s %d%%%s%s", p->title, pct, rate, stalled ? " (stalled)" : "");
 }
 
 void dlg_tick(struct tui *t)
@@ -579,6 +604,12 @@ void dlg_progress_close(struct dlg_progress *p)
     }
     if (t->bg_progress == p)
         t->bg_progress = NULL;
+    for (struct dlg_progress **o = &t->progress_open; *o; o = &(*o)->next_open) {
+        if (*o == p) {
+            *o = p->next_open;
+            break;
+        }
+    }
     /* A cancel question may still point at p. */
     for (struct dlg *d = t->dlg; d; d = d->below)
         if (d->kind == DLG_YESNO && d->ud == p && d->done == progress_cancel_answer) {

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""A slow, pausable proxy in front of an S3 server (s3rver), for the
+console's progress dialog tests: a long operation whose pace the test sets.
+
+Every request is forwarded unchanged (the Host header too, so signatures
+made for the proxy's address still verify upstream).  Response bodies of
+GET requests are sent at --rate bytes per second, and not at all while
+paused, so an ingest's progress moves, stalls and moves again on cue.
+
+  POST /_proxy/pause               stop sending GET bodies (connections stay open)
+  POST /_proxy/resume              carry on
+  POST /_proxy/rate {"bytes_per_second": N}
+  GET  /_proxy/stats               {"paused", "rate", "get_bytes"}
+
+Listens on 127.0.0.1 only; stops on SIGTERM.
+"""
+
+import argparse
+import http.client
+import http.server
+import json
+import signal
+import socketserver
+import sys
+import threading
+import time
+
+HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
+CHUNK = 16 * 1024
+
+
+class State:
+    def __init__(self, args):
+        self.upstream_host = args.upstream_host
+        self.upstream_port = args.upstream_port
+        self.rate = args.rate
+        self.running = threading.Event()
+        self.running.set()
+        self.lock = threading.Lock()
+        self.get_bytes = 0
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(parts)
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def control(self, body):
+        st = self.server.state
+        if self.path == "/_proxy/pause":
+            st.running.clear()
+        elif self.path == "/_proxy/resume":
+            st.running.set()
+        elif self.path == "/_proxy/rate":
+            st.rate = int(json.loads(body or b"{}").get("bytes_per_second", st.rate))
+        out = json.dumps({"paused": not st.running.is_set(), "rate": st.rate,
+                          "get_bytes": st.get_bytes}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def forward(self):
+        body = self.read_body()
+        if self.path.startswith("/_proxy/"):
+            self.control(body)
+            return
+        st = self.server.state
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
+        if body or self.command in ("PUT", "POST"):
+            headers["Content-Length"] = str(len(body))
+        conn = http.client.HTTPConnection(st.upstream_host, st.upstream_port, timeout=120)
+        try:
+            conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            for k, v in headers.items():
+                conn.putheader(k, v)
+            conn.endheaders(body if body else None)
+            resp = conn.getresponse()
+            self.send_response_only(resp.status, resp.reason)
+            length = resp.getheader("Content-Length")
+            for k, v in resp.getheaders():
+                if k.lower() not in HOP:
+                    self.send_header(k, v)
+            if self.command == "HEAD" or resp.status in (204, 304):
+                self.end_headers()
+                return
+            if length is None:
+                data = resp.read()
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            self.end_headers()
+            slow = self.command == "GET"
+            while True:
+                data = resp.read(CHUNK)
+                if not data:
+                    break
+                if slow:
+                    st.running.wait()
+                    time.sleep(len(data) / max(st.rate, 1))
+                    with st.lock:
+                        st.get_bytes += len(data)
+                self.wfile.write(data)
+                self.wfile.flush()
+        finally:
+            conn.close()
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = forward
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--upstream", required=True, help="http://127.0.0.1:PORT")
+    ap.add_argument("--rate", type=int, default=1 << 20, help="GET body bytes per second")
+    args = ap.parse_args()
+    hostport = args.upstream.split("://", 1)[-1].rstrip("/")
+    args.upstream_host, port = hostport.rsplit(":", 1)
+    args.upstream_port = int(port)
+    srv = Server(("127.0.0.1", args.port), Handler)
+    srv.state = State(args)
+    signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=srv.shutdown).start())
+    srv.serve_forever()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
