@@ -49,30 +49,47 @@ URL=$LK_ZUORA_URL/v1/file/$F
 bytes=$(curl -sS -I -H "Authorization: Bearer $tok" "$URL" | tr -d '\r' | awk -F': ' 'tolower($1)=="content-length"{print $2}')
 mb=$(python3 -c "print(round($bytes / 1e6))")
 
-# measure NAME CMD: runs CMD $runs times under /usr/bin/time; records the
-# median seconds and the largest peak RSS (KiB) of the whole pipeline's
-# biggest process as reported by time for sh -c (children included).
+# measure NAME CMD [NAME CMD]...: runs each CMD $runs times under
+# /usr/bin/time, taking turns (so the noise of this shared machine falls on
+# all alike); records each one's median seconds and the largest peak RSS
+# (KiB) of the pipeline's biggest process (time for sh -c, children included).
 results=$T/results
 : > "$results"
 measure() {
-    name=$1; shift
-    : > "$T/times"
+    k=0
+    for arg in "$@"; do
+        [ $((k % 2)) -eq 0 ] && { : > "$T/times.$k"; rm -f "$T/failed.$k"; }
+        k=$((k + 1))
+    done
     i=0
     while [ $i -lt "$runs" ]; do
-        # Every run starts on a quiet disk with its output absent: replacing
-        # or deleting 2 GB (this disk is ext4 mounted with discard) costs a
-        # second or more, which must not land in a neighbour's time.
-        rm -rf "$T/dd.out" "$T/lake/bench"
-        mkdir -p "$T/lake/bench"
-        sync
-        if ! /usr/bin/time -f '%e %M' -o "$T/one" sh -c "$*" >/dev/null 2>"$T/err"; then
-            echo "  ($name failed: $(tail -3 "$T/err"))"
-            return 0
-        fi
-        cat "$T/one" >> "$T/times"
+        k=0
+        for arg in "$@"; do
+            if [ $((k % 2)) -eq 0 ]; then
+                name=$arg; idx=$k
+            elif [ ! -e "$T/failed.$idx" ]; then
+                # Every run starts on a quiet disk with its output absent:
+                # replacing or deleting 2 GB (this disk is ext4 mounted with
+                # discard) costs a second or more, which must not land in a
+                # neighbour's time.
+                rm -rf "$T/dd.out" "$T/lake/bench"
+                mkdir -p "$T/lake/bench"
+                sync
+                if /usr/bin/time -f '%e %M' -o "$T/one" sh -c "$arg" >/dev/null 2>"$T/err"; then
+                    cat "$T/one" >> "$T/times.$idx"
+                else
+                    echo "  ($name failed: $(tail -3 "$T/err"))"
+                    : > "$T/failed.$idx"
+                fi
+            fi
+            k=$((k + 1))
+        done
         i=$((i + 1))
     done
-    python3 - "$name" "$T/times" "$bytes" >> "$results" <<'PY'
+    k=0
+    for arg in "$@"; do
+        if [ $((k % 2)) -eq 0 ] && [ ! -e "$T/failed.$k" ]; then
+            python3 - "$arg" "$T/times.$k" "$bytes" >> "$results" <<'PY'
 import statistics, sys
 name, path, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rows = [l.split() for l in open(path) if l.strip()]
@@ -80,12 +97,15 @@ secs = statistics.median(float(r[0]) for r in rows)
 rss = max(int(r[1]) for r in rows)
 print("%s\t%.1f\t%.0f" % (name, size / 1e6 / max(secs, 1e-3), rss / 1024))
 PY
+        fi
+        k=$((k + 1))
+    done
 }
 
 H="-H 'Authorization: Bearer $tok'"
 measure "curl URL > /dev/null" "curl -sS $H '$URL' > /dev/null"
-measure "curl URL | dd conv=fsync" "curl -sS $H '$URL' | dd of='$T/dd.out' bs=1M conv=fsync 2>/dev/null"
-measure "lakeop copy -> file://" "LAKEOP_S3_ENDPOINT=file://$T/lake '$LK_BIN' copy $J --yes --force"
+measure "curl URL | dd conv=fsync" "curl -sS $H '$URL' | dd of='$T/dd.out' bs=1M conv=fsync 2>/dev/null" \
+        "lakeop copy -> file://" "LAKEOP_S3_ENDPOINT=file://$T/lake '$LK_BIN' copy $J --yes --force"
 # Peak memory must not grow with the size: the same copy of a 100 MB file.
 runs_all=$runs; runs=1
 bytes_all=$bytes; bytes=$((small * 100 + 100))
@@ -109,7 +129,8 @@ if command -v perf >/dev/null 2>&1; then
     rm -f "$T/perf.data"
 fi
 curl -sS -H "Authorization: Bearer $tok" "$URL" > "$T/body.csv"
-measure "curl -T (one SigV4 PUT)" "curl -sS -f --aws-sigv4 'aws:amz:us-east-1:s3' --user S3RVER:S3RVER -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -T '$T/body.csv' '$LK_S3RVER_URL/bench/put.csv'"
+measure "curl -T (one SigV4 PUT)" "curl -sS -f --aws-sigv4 'aws:amz:us-east-1:s3' --user S3RVER:S3RVER -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -T '$T/body.csv' '$LK_S3RVER_URL/bench/put.csv'" \
+        "lakeop copy -> s3rver" "'$LK_BIN' copy $J --yes --force"
 # s3rver's own multipart limit (it writes every part, then joins them on
 # Complete): aws uploading the same file in parts.  One run: it is slow.
 runs=1
@@ -117,7 +138,6 @@ measure "aws s3 cp FILE (multipart, 1 run)" "AWS_CONFIG_FILE=/dev/null AWS_SHARE
 runs=$runs_all
 rm -f "$T/body.csv"
 measure "curl URL | aws s3 cp -" "curl -sS $H '$URL' | AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null aws --endpoint-url '$LK_S3RVER_URL' --region us-east-1 s3 cp - s3://bench/aws.csv"
-measure "lakeop copy -> s3rver" "'$LK_BIN' copy $J --yes --force"
 
 echo "copy of a ${mb} MB Zuora-style CSV (quoted newline every 50th record), median of $runs"
 python3 - "$results" "${LK_BENCH_SUMMARY:-}" "$mb" "$T/counting" <<'PY'

@@ -13,9 +13,9 @@
 # peer with no target); "-" for an empty cell.  A piece that writes none has its
 # own table above; a piece that fails is listed as failed.
 #
-# LAKEOP_BENCH_QUICK=1 uses smaller inputs and fewer intervals (about a
-# minute and a half instead of about ten); LAKEOP_BENCH_RUNS=N sets how many
-# runs the pieces take the median of where a run is cheap.
+# LAKEOP_BENCH_QUICK=1 uses smaller inputs and fewer intervals (about three
+# minutes instead of about ten on 2 cores); LAKEOP_BENCH_RUNS=N sets how many
+# runs the cohort and copy pieces take the median of.
 set -u
 . "$(dirname "$0")/../lib/common.sh"
 . "$LK_ROOT/tests/lib/pg.sh"
