@@ -53,6 +53,12 @@ void dlg_progress_close(struct dlg_progress *p);
 void dlg_progress_show(struct dlg_progress *p);
 /* One line for the status line: "Account.csv 45% 2.1 MB/s". */
 void dlg_progress_summary(const struct dlg_progress *p, char *out, size_t out_size);
+/* Every progress dialog open (shown or in the background) is an operation
+ * that has not ended: its owner closes it when its worker is done.
+ * Quitting asks each to stop (cancel(ud), once, as a confirmed Cancel
+ * does) and returns how many are still open. */
+size_t dlg_progress_cancel_all(struct tui *t);
+size_t dlg_progress_count(const struct tui *t);
 
 /* For the frame (tui.c). */
 bool dlg_key(struct tui *t, int ch);

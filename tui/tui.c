@@ -135,6 +135,7 @@ static void on_tick(struct loop *loop, void *ud)
 }
 
 static void handle_key(struct tui *t, int ch);
+static void begin_quit(struct tui *t);
 
 static void read_keys(struct tui *t)
 {
@@ -153,9 +154,15 @@ static void on_signal_pipe(struct loop *loop, int fd, short revents, void *ud)
     struct tui *t = ud;
     unsigned char b;
     while (read(fd, &b, 1) == 1) {
-        t->quit = true;
+        t->signalled = true;
         t->msg_level = TUI_WARN;
         snprintf(t->msg, sizeof t->msg, "signal %d", b);
+        /* The first signal stops as a confirmed quit does; a second one
+         * does not wait for the cancelled work. */
+        if (t->stopping_since)
+            t->quit = true;
+        else
+            begin_quit(t);
     }
 }
 
@@ -537,22 +544,66 @@ void tui_show_log(struct tui *t)
 
 /* Quitting. */
 
+/* How long quitting waits for cancelled operations to stop. */
+#define TUI_STOP_WAIT_MS 10000
+
+/* Quitting never waits for long work to finish: every operation behind a
+ * progress dialog (shown or in the background, its screen open or closed)
+ * is cancelled, which leaves nothing partial, and the loop runs on until
+ * their workers are done, so that their done() reports, audits and closes
+ * the dialog before the screens go; at most TUI_STOP_WAIT_MS. */
+static void begin_quit(struct tui *t)
+{
+    size_t n = dlg_progress_cancel_all(t);
+    if (n == 0) {
+        t->quit = true;
+        return;
+    }
+    t->stopping_since = loop_now_ms();
+    dlg_close_all(t);              /* nothing is asked or shown any more */
+    tui_message(t, TUI_WARN, "stopping %zu operation%s… (cancelled; nothing partial is kept)", n,
+                n == 1 ? "" : "s");
+}
+
+/* While quitting: over when every cancelled operation has ended. */
+static void check_stopping(struct tui *t)
+{
+    size_t n = dlg_progress_count(t);
+    if (n == 0) {
+        t->quit = true;
+        return;
+    }
+    if (loop_now_ms() - t->stopping_since >= TUI_STOP_WAIT_MS) {
+        tui_message(t, TUI_ERROR, "%zu operation%s did not stop within %d s of being cancelled", n,
+                    n == 1 ? "" : "s", TUI_STOP_WAIT_MS / 1000);
+        t->quit = true;
+        return;
+    }
+    char m[128];
+    snprintf(m, sizeof m, "stopping %zu operation%s… (cancelled; nothing partial is kept)", n, n == 1 ? "" : "s");
+    if (strcmp(m, t->msg) != 0)
+        tui_message(t, TUI_WARN, "%s", m);
+}
+
 static void quit_answer(struct tui *t, bool ok, const char *input, void *ud)
 {
     if (ok)
-        t->quit = true;
+        begin_quit(t);
 }
 
 static void request_quit(struct tui *t, bool force)
 {
+    if (t->stopping_since)
+        return;
     char what[256] = "";
     if (!force && t->hooks.busy && t->hooks.busy(t, what, sizeof what, t->app)) {
         char q[400];
-        snprintf(q, sizeof q, "Work is running (%s). Quit anyway?", what);
+        snprintf(q, sizeof q, "Work is running (%s). Quit anyway? It is cancelled; nothing partial is kept.",
+                 what);
         dlg_yesno(t, q, quit_answer, NULL);
         return;
     }
-    t->quit = true;
+    begin_quit(t);
 }
 
 /* Commands. */
@@ -735,6 +786,8 @@ static void handle_key(struct tui *t, int ch)
         clearok(curscr, TRUE);
         return;
     }
+    if (t->stopping_since)
+        return;                      /* quitting: nothing new starts while the old work stops */
     if (ch == KEY_MOUSE) {
         handle_mouse(t);
         return;
@@ -1036,22 +1089,26 @@ int tui_run(struct tui *t)
     int waited = 0;
     while (!t->quit) {
         render(t);
-        if (t->script && idle(t)) {
+        if (t->script && !t->stopping_since && idle(t)) {
             waited = 0;
             script_step(t);
             continue;
         }
-        /* A script never hangs forever on work that does not finish. */
-        long wait = t->script ? 100 : -1;
+        /* A script never hangs forever on work that does not finish;
+         * quitting checks on the cancelled work at least as often. */
+        long wait = t->script || t->stopping_since ? 100 : -1;
         int rc = loop_run_once(t->loop, wait);
         if (rc < 0 && errno == EINTR && !t->headless)
             read_keys(t);            /* SIGWINCH: ncurses turns it into KEY_RESIZE */
-        if (t->script && rc == 0 && ++waited > 600) {
+        if (t->stopping_since) {
+            if (!t->quit)
+                check_stopping(t);
+        } else if (t->script && rc == 0 && ++waited > 600) {
             tui_message(t, TUI_ERROR, "script: step %d waited 60 s for work to finish", t->script_line);
             waited = 0;
             script_step(t);
         }
     }
     render(t);
-    return strncmp(t->msg, "signal", 6) == 0 ? 130 : 0;
+    return t->signalled ? 130 : 0;
 }

@@ -60,6 +60,10 @@ struct tui {
     struct cmdline *cmd;         /* the command line (history, completion) */
     bool cmd_open;
     struct dlg_progress *bg_progress;  /* a progress dialog sent to the background */
+    struct dlg_progress *progress_open; /* every progress dialog not yet closed (dlg.c) */
+    long long stopping_since;    /* quitting: running operations were cancelled at this
+                                  * time (loop_now_ms) and are being waited for; 0 not */
+    bool signalled;              /* ended by SIGINT/SIGTERM/SIGHUP: exit status 130 */
     WINDOW *hdr, *body, *stl;    /* header, body, status line */
     int rows, cols;
     bool headless, read_only, mouse, quit, too_small;
