@@ -484,14 +484,11 @@ static int run_session(struct app *app)
     }
     app->db_state = DBS_WAITING;
     app->db_error[0] = '\0';
-    for (int s = 0; s < SVC_COUNT; s++)
-        app->svc[s] = SVC_UNKNOWN;
+    app->health = svc_watch_start(t, cli->cfg, app->env);
     struct startup_job *j = xcalloc(1, sizeof *j);
     j->app = app;
     app->startup_pending = true;
     loop_submit(t->loop, app, startup_work, startup_done, j);
-    health_check(t->loop, app);
-    app->health_timer = loop_timer_add(t->loop, 60000, true, health_check, app);
     tui_timing(t, "start");
     open_first_screen(app);
     int rc = tui_run(t);
