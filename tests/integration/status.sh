@@ -51,7 +51,7 @@ out=$(lk status 2>&1); rc=$?
     || lk_fail "jobs" "rc=$rc $out"
 
 # The newest archived load is two days old: stale.
-q "UPDATE lakeop.loads SET file_land_timestamp = extract(epoch FROM now())::bigint - 172800" >/dev/null
+q "UPDATE lakeop.loads SET file_land_timestamp = floor(extract(epoch FROM now()))::bigint - 172800" >/dev/null
 out=$(lk status --json 2>/dev/null); rc=$?
 chk=$(echo "$out" | python3 -c '
 import json,sys
