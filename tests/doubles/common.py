@@ -136,6 +136,9 @@ def problem_default(status):
 
 class DoubleHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Answers go out in pieces (headers, then body); without TCP_NODELAY a
+    # kept-alive connection waits ~40 ms for the client's delayed ACK.
+    disable_nagle_algorithm = True
     server_version = "lakeop-double/1"
     sys_version = ""
     state = None          # set by serve()
