@@ -49,7 +49,7 @@ pg_conninfo() {
 
 pg_new_db() {
     name=$1
-    psql -X -q -h "$LK_PG_HOST" -p "$LK_PG_PORT" -U postgres -d postgres \
+    PGOPTIONS="-c client_min_messages=warning" psql -X -q -h "$LK_PG_HOST" -p "$LK_PG_PORT" -U postgres -d postgres \
         -c "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" -c "CREATE DATABASE \"$name\"" >/dev/null
     pg_conninfo "$name"
 }

@@ -61,7 +61,7 @@ sandbox_up() {
 
     # Zuora: a week of history; Airflow: the supporter_experience DAG.
     python3 "$LK_ROOT/tests/sandbox/zuora_seed.py" "$sbx/zuora_jobs.json" "$sbx/objects.conf" "$sbx/history.sql" || return 1
-    zuora_double_start --seed "$sbx/zuora_jobs.json" --job-seconds 20 || return 1
+    zuora_double_start --seed "$sbx/zuora_jobs.json" --job-seconds 90 || return 1
     airflow_double_start --first-date "$(date -u -d '8 days ago' +%Y-%m-%d)" || return 1
 
     store_endpoint="file://$sbx/store"
@@ -138,6 +138,10 @@ sandbox_up() {
     "${LK_BIN:-$LK_ROOT/lakeop}" audit --limit 1 >/dev/null 2>"$sbx/migrate.log" || { cat "$sbx/migrate.log" >&2; return 1; }
     psql -X -q "$conninfo" -f "$LK_ROOT/tests/sandbox/seed.sql" >/dev/null || return 1
     psql -X -q "$conninfo" -f "$sbx/history.sql" >/dev/null || return 1
+    # This morning's export aborted: re-export from yesterday, as the runbook
+    # says, so a real job runs through Zuora's lifecycle while you watch.
+    "${LK_BIN:-$LK_ROOT/lakeop}" export --from "$(date -u -d yesterday +%Y-%m-%d)" --yes \
+        >"$sbx/export.log" 2>&1 || { cat "$sbx/export.log" >&2; return 1; }
     SANDBOX_DIR=$sbx
     SANDBOX_DB=$conninfo
     export SANDBOX_DIR SANDBOX_DB

@@ -63,19 +63,25 @@ def query(name, fields, where):
 
 def main():
     jobs_path, conf_path, sql_path = sys.argv[1:4]
-    today = dt.datetime.now(dt.timezone.utc).replace(hour=6, minute=0, second=0, microsecond=0)
+    # The story the demo opens on: this morning's scheduled export aborted on
+    # InvoiceItem (the sandbox then re-exports from yesterday with lakeop
+    # itself, so a real job runs while you watch).  Times are relative to
+    # now, so "in the last day" holds whenever the sandbox starts.
+    now = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
+    today = now - dt.timedelta(hours=3)
     jobs = []
-    for back in range(7, -1, -1):
-        day = today - dt.timedelta(days=back)
-        job_id = hexid("job", day.strftime("%Y-%m-%d"))
+    for back in range(8, 0, -1):
+        manual = False
+        day = now - dt.timedelta(minutes=40) if manual else today - dt.timedelta(days=back - 1)
+        job_id = hexid("job", "manual" if manual else day.strftime("%Y-%m-%d"))
         status = "completed"
-        if back == 0:
+        if manual:
             status = "executing"
         elif back == 1:
-            status = "aborted"        # yesterday's InvoiceItem hit Zuora's time limit
+            status = "aborted"        # this morning's InvoiceItem hit Zuora's time limit
         elif back == 5:
             status = "error"        # stuck in error with no aborted batch
-        full = back == 6
+        full = back == 7
         batches = []
         for i, (name, fields, where) in enumerate(OBJECTS):
             bstatus = {"completed": "completed", "executing": "executing" if i < 4 else "pending",
@@ -101,7 +107,8 @@ def main():
                 else:
                     b["fileId"] = hexid("file", job_id, name)
             batches.append(b)
-        jobs.append({"id": job_id, "name": "zuora-datalake-export", "status": status,
+        jobs.append({"id": job_id, "name": "lakeop-export" if manual else "zuora-datalake-export",
+                     "status": status, "origin": "lakeop" if manual else "scheduled",
                      "version": "1.1", "format": "CSV", "encrypted": "none",
                      "partner": PARTNER, "project": PROJECT,
                      "startTime": day.strftime("%Y-%m-%d %H:%M:%S"),
@@ -109,12 +116,12 @@ def main():
                      "endedAt": None if status == "executing"
                      else (day + dt.timedelta(minutes=36 + back * 7 % 9, seconds=back * 13 % 60))
                      .strftime("%Y-%m-%d %H:%M:%S"),
-                     "incrementalTime": None if full else (day - dt.timedelta(days=1)).strftime("%Y-%m-%d 00:00:00"),
+                     "incrementalTime": None if full else (today - dt.timedelta(days=1) if manual else day - dt.timedelta(days=1)).strftime("%Y-%m-%d 00:00:00"),
                      "batches": batches})
 
     with open(jobs_path, "w") as f:
         # incrementalTime is what was sent, not part of Zuora's job shape.
-        json.dump([{k: v for k, v in j.items() if k not in ("incrementalTime", "endedAt")} for j in jobs], f, indent=1)
+        json.dump([{k: v for k, v in j.items() if k not in ("incrementalTime", "endedAt", "origin")} for j in jobs], f, indent=1)
 
     with open(conf_path, "w") as f:
         for name, fields, where in OBJECTS:
@@ -135,12 +142,12 @@ def main():
     with open(sql_path, "w") as f:
         f.write("\\set ON_ERROR_STOP on\nBEGIN;\n")
         for j in jobs:
-            last = {k: v for k, v in j.items() if k not in ("incrementalTime", "endedAt")}
+            last = {k: v for k, v in j.items() if k not in ("incrementalTime", "endedAt", "origin")}
             ended = j["endedAt"] + "+00" if j["endedAt"] else None
             f.write("INSERT INTO lakeop.zuora_jobs (job_id, env, name, partner, project, incremental_time, status,"
                     " origin, start_time, submitted_at, updated_at, ended_at, last_json) VALUES ("
                     f"{lit(j['id'])}, 'CODE', {lit(j['name'])}, {lit(PARTNER)}, {lit(PROJECT)}, "
-                    f"{lit(j['incrementalTime'])}, {lit(j['status'])}, 'scheduled', "
+                    f"{lit(j['incrementalTime'])}, {lit(j['status'])}, {lit(j['origin'])}, "
                     f"{lit(j['startTime'] + '+00')}, {lit(j['startTime'] + '+00')}, {lit(ended or j['startTime'] + '+00')}, "
                     f"{lit(ended)}, {lit(json.dumps(last))}::jsonb) ON CONFLICT (job_id) DO NOTHING;\n")
             for b in j["batches"]:
