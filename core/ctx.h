@@ -12,6 +12,8 @@
 #include "config.h"
 #include "http.h"
 
+struct zuora_tokens;
+
 /* Progress of a long operation (copy, export, ingest, cohort export). */
 struct lk_progress {
     const char *what;            /* "Account.csv" */
@@ -36,6 +38,9 @@ struct lk_ctx {
     lk_log_fn log;               /* may be NULL */
     void *log_ud;
     const volatile int *cancel;  /* may be NULL; non-zero asks to stop */
+    /* The console's one Zuora token for every worker (core/zuora.h); NULL:
+     * each Zuora client keeps its own. */
+    struct zuora_tokens *zuora_tokens;
 };
 
 #endif

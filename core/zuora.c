@@ -2,31 +2,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "json.h"
 #include "mem.h"
 #include "zuora.h"
 
-/* A token is reused until this long before Zuora says it expires. */
-#define TOKEN_MARGIN_S 60
-
 struct zuora_client {
     const struct cfg_env *env;
     struct http_client *http;
     const volatile int *cancel;
-    char *token;
-    long long token_expires;     /* monotonic seconds */
+    struct zuora_tokens *tokens;  /* own_tokens or a shared cache */
+    struct zuora_tokens *own_tokens;
+    char *last_token;            /* the last one used, to redact it on a new http client */
     int tokens_fetched;
     long retry_after_s;
 };
-
-static long long mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec;
-}
 
 struct zuora_client *zuora_client_new(const struct cfg_env *env, struct http_client *http)
 {
@@ -34,6 +24,8 @@ struct zuora_client *zuora_client_new(const struct cfg_env *env, struct http_cli
     zc->env = env;
     zc->http = http;
     zc->retry_after_s = -1;
+    zc->own_tokens = zuora_tokens_new();
+    zc->tokens = zc->own_tokens;
     if (env->zuora_client_secret)
         http_client_add_secret(http, env->zuora_client_secret);
     return zc;
@@ -43,8 +35,25 @@ void zuora_client_free(struct zuora_client *zc)
 {
     if (!zc)
         return;
-    free(zc->token);
+    if (zc->last_token) {
+        memset(zc->last_token, 0, strlen(zc->last_token));
+        free(zc->last_token);
+    }
+    zuora_tokens_free(zc->own_tokens);
     free(zc);
+}
+
+void zuora_client_use_tokens(struct zuora_client *zc, struct zuora_tokens *tokens)
+{
+    zc->tokens = tokens ? tokens : zc->own_tokens;
+}
+
+struct zuora_client *zuora_client_for(const struct lk_ctx *ctx)
+{
+    struct zuora_client *zc = zuora_client_new(ctx->env, ctx->http);
+    zuora_client_use_tokens(zc, ctx->zuora_tokens);
+    zuora_client_set_cancel(zc, ctx->cancel);
+    return zc;
 }
 
 void zuora_client_set_cancel(struct zuora_client *zc, const volatile int *cancel)
@@ -57,8 +66,8 @@ void zuora_client_set_http(struct zuora_client *zc, struct http_client *http)
     zc->http = http;
     if (zc->env->zuora_client_secret)
         http_client_add_secret(http, zc->env->zuora_client_secret);
-    if (zc->token)
-        http_client_add_secret(http, zc->token);
+    if (zc->last_token)
+        http_client_add_secret(http, zc->last_token);
 }
 
 long zuora_client_retry_after(const struct zuora_client *zc)
@@ -91,8 +100,11 @@ static enum lk_status check_configured(const struct cfg_env *env, struct lk_erro
     return LK_OK;
 }
 
-static enum lk_status fetch_token(struct zuora_client *zc, struct lk_error *err)
+/* zuora_token_fetch_fn: POST /oauth/token with this client's http client
+ * and cancel flag. */
+static enum lk_status fetch_token(void *ud, char **token_out, long long *expires_in_out, struct lk_error *err)
 {
+    struct zuora_client *zc = ud;
     enum lk_status st = check_configured(zc->env, err);
     if (st)
         return st;
@@ -124,13 +136,9 @@ static enum lk_status fetch_token(struct zuora_client *zc, struct lk_error *err)
                 st = jx_int(root, "expires_in", false, "the token answer", 3599, &expires, err);
         }
         if (st == LK_OK) {
-            free(zc->token);
-            zc->token = xstrdup(token);
+            *token_out = xstrdup(token);
+            *expires_in_out = expires;
             http_client_add_secret(zc->http, token);
-            long long life = expires - TOKEN_MARGIN_S;
-            if (life < expires / 2)
-                life = expires / 2;
-            zc->token_expires = mono_s() + life;
             zc->tokens_fetched++;
         } else {
             err_prefix(err, "getting a Zuora token");
@@ -148,15 +156,37 @@ static enum lk_status fetch_token(struct zuora_client *zc, struct lk_error *err)
     return st;
 }
 
-static enum lk_status ensure_token(struct zuora_client *zc, struct lk_error *err)
+/* The cache's token (fetched by this client when none is valid), in
+ * *token_out (caller frees), registered with this client's http client so
+ * that it is redacted from whatever this thread reports. */
+static enum lk_status get_token(struct zuora_client *zc, char **token_out, unsigned long *gen_out,
+                                struct lk_error *err)
 {
-    if (zc->token && mono_s() < zc->token_expires)
-        return LK_OK;
-    return fetch_token(zc, err);
+    enum lk_status st = check_configured(zc->env, err);
+    if (st)
+        return st;
+    st = zuora_tokens_get(zc->tokens, zc->cancel, fetch_token, zc, token_out, gen_out, err);
+    if (st != LK_OK)
+        return st;
+    http_client_add_secret(zc->http, *token_out);
+    if (!zc->last_token || strcmp(zc->last_token, *token_out) != 0) {
+        free(zc->last_token);
+        zc->last_token = xstrdup(*token_out);
+    }
+    return LK_OK;
 }
 
-/* One API call with the token; a 401 drops the token and tries once more.
- * On LK_OK resp holds a 2xx answer. */
+static void free_token(char *token)
+{
+    if (token) {
+        memset(token, 0, strlen(token));
+        free(token);
+    }
+}
+
+/* One API call with the token; a 401 drops the token (unless another
+ * thread has already replaced it) and tries once more.  On LK_OK resp
+ * holds a 2xx answer. */
 static enum lk_status call(struct zuora_client *zc, const char *method, const char *base,
                            const char *path, const char *body, http_sink_fn sink, void *sink_ud,
                            http_rewind_fn rewind, struct http_response *resp, struct lk_error *err)
@@ -168,9 +198,12 @@ static enum lk_status call(struct zuora_client *zc, const char *method, const ch
     char *url = xasprintf("%s%s", root, path);
     free(root);
     for (int round = 0; round < 2; round++) {
-        if ((st = ensure_token(zc, err)) != LK_OK)
+        char *token = NULL;
+        unsigned long gen = 0;
+        if ((st = get_token(zc, &token, &gen, err)) != LK_OK)
             break;
-        char *auth = xasprintf("Authorization: Bearer %s", zc->token);
+        char *auth = xasprintf("Authorization: Bearer %s", token);
+        free_token(token);
         const char *headers[] = { auth, "Accept: application/json",
                                   body ? "Content-Type: application/json" : NULL, NULL };
         struct http_request req = {
@@ -181,13 +214,13 @@ static enum lk_status call(struct zuora_client *zc, const char *method, const ch
         http_response_free(resp);
         http_response_init(resp);
         st = http_perform(zc->http, &req, resp, err);
-        free(auth);
+        free_token(auth);
         zc->retry_after_s = resp->retry_after_s;
         if (st != LK_OK)
             break;
         if (resp->status == 401 && round == 0) {
             /* Expired or revoked early: one fresh token, then give up. */
-            xfree(&zc->token);
+            zuora_tokens_refused(zc->tokens, gen);
             continue;
         }
         if (resp->status < 200 || resp->status >= 300)
@@ -364,13 +397,34 @@ enum lk_status zuora_file_stream(struct zuora_client *zc, const char *file_id, h
     return st;
 }
 
+/* What counts as ok: the last-completed-job request answered 200 with a
+ * job, or with AQuA's 90002 (this session has no completed job yet: a new
+ * project).  Both prove that Zuora answers and took our token.  A 401
+ * after a fresh token is "credentials refused"; any other AQuA code
+ * (90009 not authorised, 90019 partner not recognised, 90008/90010/90022
+ * Zuora's own trouble) is DOWN with Zuora's words: exports would fail
+ * the same way, which is what an operator looks at the mark to learn. */
 enum lk_status zuora_ping(struct lk_ctx *ctx, char *version, size_t version_size, struct lk_error *err)
 {
     if (version && version_size)
         version[0] = '\0';
-    struct zuora_client *zc = zuora_client_new(ctx->env, ctx->http);
-    zuora_client_set_cancel(zc, ctx->cancel);
-    enum lk_status st = fetch_token(zc, err);
+    struct zuora_client *zc = zuora_client_for(ctx);
+    char *token = NULL;
+    unsigned long gen;
+    enum lk_status st = get_token(zc, &token, &gen, err);
+    free_token(token);
+    const struct cfg_env *env = ctx->env;
+    if (st == LK_OK && env->zuora_partner && *env->zuora_partner && env->zuora_project && *env->zuora_project) {
+        struct zuora_job job;
+        st = zuora_last_completed(zc, &job, err);
+        zuora_job_free(&job);
+        if (st == LK_NOTFOUND) {
+            err_clear(err);
+            st = LK_OK;
+        } else if (st != LK_OK) {
+            err_prefix(err, "asking Zuora for the last job of %s/%s", env->zuora_partner, env->zuora_project);
+        }
+    }
     zuora_client_free(zc);
     return st;
 }

@@ -1,7 +1,10 @@
 /* The Zuora AQuA batch-query client (design: ZUORA.md).
  *
  * One OAuth token is fetched and reused until 60 s before it expires (and
- * fetched again once on a 401).  Every answer is checked for each shape
+ * fetched again once on a 401).  The token lives in a struct zuora_tokens:
+ * private to a client, or shared by every client of one console (Zuora
+ * throttles token requests at 100/min per IP, and a console makes many
+ * clients: screens, workers, the header's health check).  Every answer is checked for each shape
  * Zuora uses: HTTP-200 bodies carrying errorCode, generic
  * {"reasons":[{code,message}]}, 429 with Retry-After, malformed JSON,
  * fields of an unexpected type.  Unknown statuses are kept as they are. */
@@ -85,13 +88,50 @@ bool zuora_status_terminal(const char *job_status);
 enum lk_status zuora_tenant_to_utc(const char *tz, long long naive, long long *utc_out,
                                    struct lk_error *err);
 
+/* ---- the token cache (core/zuora_tokens.c) ---- */
+
+/* One environment's OAuth token, safe to share between threads.  Never
+ * holds more than one token; never logs or shows it. */
+struct zuora_tokens;
+
+struct zuora_tokens *zuora_tokens_new(void);
+/* After every client using it is freed. */
+void zuora_tokens_free(struct zuora_tokens *t);
+/* Tokens fetched through this cache (for tests and the bench). */
+int zuora_tokens_fetched(const struct zuora_tokens *t);
+
+/* Asks Zuora for a token: *token_out (caller frees) and its lifetime in
+ * seconds (expires_in). */
+typedef enum lk_status (*zuora_token_fetch_fn)(void *ud, char **token_out, long long *expires_in_out,
+                                              struct lk_error *err);
+
+/* The cached token when it stays valid for more than 60 s (or half its
+ * lifetime, for short-lived ones); otherwise exactly one caller runs
+ * fetch() while the others wait and take its token (or its error: a
+ * refusal or a 429 is not asked again by every waiter).  A waiter gives up
+ * when *cancel becomes non-zero.  *token_out is a copy (caller frees);
+ * *gen_out names it for zuora_tokens_refused(). */
+enum lk_status zuora_tokens_get(struct zuora_tokens *t, const volatile int *cancel, zuora_token_fetch_fn fetch,
+                                void *fetch_ud, char **token_out, unsigned long *gen_out, struct lk_error *err);
+/* Zuora answered 401 to token gen: dropped only if it is still the cached
+ * one, so that threads refused the same old token fetch one new token,
+ * not one each. */
+void zuora_tokens_refused(struct zuora_tokens *t, unsigned long gen);
+
 /* ---- the client (core/zuora.c) ---- */
 
 struct zuora_client;
 
-/* env and http are borrowed and must outlive the client. */
+/* env and http are borrowed and must outlive the client.  The client keeps
+ * a private token cache until zuora_client_use_tokens(). */
 struct zuora_client *zuora_client_new(const struct cfg_env *env, struct http_client *http);
 void zuora_client_free(struct zuora_client *zc);
+/* Takes tokens from a shared cache (borrowed; outlives the client; made
+ * for this client's environment).  NULL: back to the private one. */
+void zuora_client_use_tokens(struct zuora_client *zc, struct zuora_tokens *tokens);
+/* A client for ctx's environment, http client, cancel flag and, when the
+ * console set one, shared token cache.  Caller frees. */
+struct zuora_client *zuora_client_for(const struct lk_ctx *ctx);
 void zuora_client_set_cancel(struct zuora_client *zc, const volatile int *cancel);
 /* The console keeps one client (one token) for a screen and lends it to
  * whichever worker thread runs its next request: that worker's http client
@@ -99,7 +139,7 @@ void zuora_client_set_cancel(struct zuora_client *zc, const volatile int *cancel
 void zuora_client_set_http(struct zuora_client *zc, struct http_client *http);
 /* Retry-After (seconds) of the last answer, -1 when it had none. */
 long zuora_client_retry_after(const struct zuora_client *zc);
-/* Tokens fetched by this client (for tests and the bench). */
+/* Tokens this client fetched itself (for tests and the bench). */
 int zuora_client_tokens_fetched(const struct zuora_client *zc);
 
 struct zuora_query {
@@ -136,7 +176,11 @@ enum lk_status zuora_file_stream(struct zuora_client *zc, const char *file_id, h
                                  void *sink_ud, http_rewind_fn rewind,
                                  long long *content_length_out, struct lk_error *err);
 
-/* For `lakeop doctor`: gets a token.  version may be left empty. */
+/* For `lakeop doctor` and the console's health mark: Zuora answers and
+ * takes our credentials.  A token (the cached one when ctx shares a cache,
+ * so a check every minute costs no token), then, when zuora.partner and
+ * zuora.project are set, one cheap authenticated request (the session's
+ * last completed job).  version may be left empty. */
 enum lk_status zuora_ping(struct lk_ctx *ctx, char *version, size_t version_size,
                           struct lk_error *err);
 
