@@ -22,6 +22,7 @@
 #include "mem.h"
 #include "svc_watch.h"
 #include "text.h"
+#include "zuora.h"
 
 enum db_state { DBS_WAITING, DBS_READY, DBS_FAILED };
 
@@ -47,6 +48,9 @@ struct app {
     long long last_delivery;
 
     struct svc_watch *health;     /* the header's marks */
+    /* The session's one Zuora token, lent to every worker context: a
+     * token per screen or per health check would be 60 an hour. */
+    struct zuora_tokens *zuora_tokens;
 
     int busy;
     char busy_what[128];
@@ -71,6 +75,7 @@ static void *wctx_new(void *ud)
     w->ctx.env = app->env;
     w->ctx.operator_name = app->cli->operator_name;
     w->ctx.read_only = app->read_only;
+    w->ctx.zuora_tokens = app->zuora_tokens;
     return w;
 }
 
@@ -151,6 +156,11 @@ void app_time(long long unix_seconds, char *out, size_t out_size)
 const struct cfg_env *app_env(const struct tui *t)
 {
     return ((const struct app *)t->app)->env;
+}
+
+struct zuora_tokens *app_zuora_tokens(const struct tui *t)
+{
+    return ((const struct app *)t->app)->zuora_tokens;
 }
 
 const char *app_operator(const struct tui *t)
@@ -459,9 +469,13 @@ static int run_session(struct app *app)
         .workers = 3,
     };
     char err[512];
+    /* Per session: :env restarts it, with other credentials. */
+    app->zuora_tokens = zuora_tokens_new();
     struct tui *t = tui_new(&opt, wctx_new, wctx_free, app, err, sizeof err);
     if (!t) {
         fprintf(cli->errf, "lakeop: %s\n", err);
+        zuora_tokens_free(app->zuora_tokens);
+        app->zuora_tokens = NULL;
         return 2;
     }
     app->tui = t;
@@ -506,6 +520,9 @@ static int run_session(struct app *app)
     app->tui = NULL;
     svc_watch_free(app->health);
     app->health = NULL;
+    /* tui_free() has joined the workers and run every done(): no client is left. */
+    zuora_tokens_free(app->zuora_tokens);
+    app->zuora_tokens = NULL;
     if (app->listen) {
         db_close(app->listen);
         app->listen = NULL;

@@ -26,6 +26,10 @@ struct lk_ctx *app_ctx(void *wctx);
 /* On the UI thread. */
 const struct cfg_env *app_env(const struct tui *t);
 const char *app_operator(const struct tui *t);
+/* The session's shared Zuora token cache (core/zuora.h), for a screen's
+ * own client: zuora_client_use_tokens(zc, app_zuora_tokens(t)).  Worker
+ * contexts carry it already (zuora_client_for(app_ctx(wctx))). */
+struct zuora_tokens *app_zuora_tokens(const struct tui *t);
 
 /* The confirmation every changing action goes through: refused in
  * read-only mode; in a protected environment the operator types the

@@ -78,7 +78,7 @@ static void submit_work(void *wctx, void *p)
         return;
     }
     struct lk_ctx *ctx = app_ctx(wctx);
-    struct zuora_client *zc = zuora_client_new(e->env, ctx->http);
+    struct zuora_client *zc = zuora_client_for(ctx);
     e->st = export_submit(ctx, zc, &e->plan, &e->job, &e->err);
     zuora_client_free(zc);
     char text[1400], message[64];

@@ -376,6 +376,7 @@ static void run_work(void *wctx, void *p)
         for (size_t i = 0; i < ctx->cfg->n_secrets; i++)
             http_client_add_secret(zhttp, ctx->cfg->secrets[i]);
         zc = zuora_client_new(ctx->env, zhttp);
+        zuora_client_use_tokens(zc, ctx->zuora_tokens);
         zuora_client_set_cancel(zc, &c->cancel);
         store_set_cancel(st, &c->cancel);
     }

@@ -613,6 +613,7 @@ static void *jobd_open(struct screen *s, const char *arg, void *data)
     jd->tbl = tbl_new(BATCH_COLS, N_COLS);
     s->st = jd;
     jd->zc = zuora_client_new(env, NULL);
+    zuora_client_use_tokens(jd->zc, app_zuora_tokens(s->tui));
     jd->timer = loop_timer_add(s->tui->loop, JOBD_TICK_MS, true, jobd_tick, jd);
     start_fetch(jd, false);
     return jd;

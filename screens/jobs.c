@@ -331,8 +331,10 @@ static void *jobs_open(struct screen *s, const char *arg, void *data)
     tbl_on_filter(js->tbl, jobs_filter, js);
     s->st = js;
     const struct cfg_env *env = app_env(s->tui);
-    if (env->zuora_url && *env->zuora_url)
+    if (env->zuora_url && *env->zuora_url) {
         js->zc = zuora_client_new(env, NULL);
+        zuora_client_use_tokens(js->zc, app_zuora_tokens(s->tui));
+    }
     watch_init(&js->w, WATCH_DEFAULT_INTERVAL_MS, mono_ms());
     js->timer = loop_timer_add(s->tui->loop, JOBS_TICK_MS, true, jobs_tick, js);
     jobs_query(js, NULL, true, JOBS_PAGE);

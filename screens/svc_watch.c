@@ -177,6 +177,20 @@ static void on_interval(struct loop *loop, void *ud)
     svc_watch_check(ud);
 }
 
+/* LAKEOP_HEALTH_INTERVAL (whole seconds, 1 to a day) lets a test watch many
+ * checks without waiting minutes; anything else is the default. */
+static long interval_ms(void)
+{
+    const char *v = getenv("LAKEOP_HEALTH_INTERVAL");
+    if (!v || !*v)
+        return SVC_CHECK_INTERVAL_MS;
+    char *end;
+    long s = strtol(v, &end, 10);
+    if (*end || s < 1 || s > 86400)
+        return SVC_CHECK_INTERVAL_MS;
+    return s * 1000;
+}
+
 struct svc_watch *svc_watch_start(struct tui *t, const struct cfg *cfg, const struct cfg_env *env)
 {
     struct svc_watch *w = xcalloc(1, sizeof *w);
@@ -186,7 +200,7 @@ struct svc_watch *svc_watch_start(struct tui *t, const struct cfg *cfg, const st
     for (int i = 0; i < SVC_COUNT; i++)
         w->state[i] = SVC_UNKNOWN;
     svc_watch_check(w);
-    w->timer = loop_timer_add(t->loop, SVC_CHECK_INTERVAL_MS, true, on_interval, w);
+    w->timer = loop_timer_add(t->loop, interval_ms(), true, on_interval, w);
     return w;
 }
 

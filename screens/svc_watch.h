@@ -1,7 +1,8 @@
 /* The health marks of the console's header (db, zuora, s3, airflow): the
- * same checks as `lakeop doctor` (a Zuora token, a cheap signed S3
+ * same checks as `lakeop doctor` (Zuora: the console's shared token and
+ * one authenticated request, so a check costs no token; a cheap signed S3
  * request, Airflow's version with our credentials, SELECT 1), run on
- * workers every minute.  A change of state is written to the message log
+ * workers every minute (LAKEOP_HEALTH_INTERVAL=SECONDS for tests).  A change of state is written to the message log
  * once, with the reason when a service goes down (secrets redacted).
  *
  * UI thread only, except the checks themselves.  A check never holds a
