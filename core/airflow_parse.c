@@ -73,6 +73,53 @@ static long long total_of(const json_t *root)
     return get_int(root, "total_entries", -1);
 }
 
+/* What differs between Airflow's list pages: the array's member and how one
+ * item is read and freed.  Items go through void * so that one loop
+ * (parse_list) and one free (list_items_free) serve every list. */
+struct list_kind {
+    const char *key;
+    size_t size;
+    enum lk_status (*from)(const json_t *o, void *item, struct lk_error *err);
+    void (*free_item)(void *item);
+};
+
+/* Appends the items of root[kind->key] to *items (n of them already there,
+ * one spare slot kept); stops at the first bad item, which is freed. */
+static enum lk_status parse_list(const char *json, const struct list_kind *kind, void **items,
+                                 size_t *n, long long *total_entries, struct lk_error *err)
+{
+    json_t *root = load(json, err);
+    if (!root)
+        return LK_FAIL;
+    const json_t *arr = get_array(root, kind->key, err);
+    if (!arr) {
+        json_decref(root);
+        return LK_FAIL;
+    }
+    if (total_entries)
+        *total_entries = total_of(root);
+    size_t count = json_array_size(arr);
+    *items = xrealloc(*items, (*n + count + 1) * kind->size);
+    enum lk_status st = LK_OK;
+    for (size_t i = 0; i < count && st == LK_OK; i++) {
+        void *item = (char *)*items + *n * kind->size;
+        st = kind->from(json_array_get(arr, i), item, err);
+        if (st == LK_OK)
+            (*n)++;
+        else
+            kind->free_item(item);
+    }
+    json_decref(root);
+    return st;
+}
+
+static void list_items_free(void *items, size_t n, const struct list_kind *kind)
+{
+    for (size_t i = 0; i < n; i++)
+        kind->free_item((char *)items + i * kind->size);
+    free(items);
+}
+
 /* schedule_interval is null, a string, or a tagged object
  * ({"__type":"CronExpression","value":"0 9 * * *"}, {"__type":"TimeDelta",...}). */
 static char *schedule_text(const json_t *obj)
@@ -98,8 +145,9 @@ static char *schedule_text(const json_t *obj)
     return NULL;
 }
 
-static enum lk_status dag_from(const json_t *o, struct airflow_dag *d, struct lk_error *err)
+static enum lk_status dag_from(const json_t *o, void *item, struct lk_error *err)
 {
+    struct airflow_dag *d = item;
     memset(d, 0, sizeof *d);
     d->dag_id = dup_str(o, "dag_id");
     if (!d->dag_id)
@@ -124,30 +172,20 @@ enum lk_status airflow_parse_dag(const char *json, struct airflow_dag *out, stru
     return st;
 }
 
+static void dag_free_item(void *item)
+{
+    airflow_dag_free(item);
+}
+
+static const struct list_kind dag_kind = { "dags", sizeof(struct airflow_dag), dag_from,
+                                           dag_free_item };
+
 enum lk_status airflow_parse_dags(const char *json, struct airflow_dag_list *out,
                                   long long *total_entries, struct lk_error *err)
 {
-    json_t *root = load(json, err);
-    if (!root)
-        return LK_FAIL;
-    const json_t *arr = get_array(root, "dags", err);
-    if (!arr) {
-        json_decref(root);
-        return LK_FAIL;
-    }
-    if (total_entries)
-        *total_entries = total_of(root);
-    size_t n = json_array_size(arr);
-    out->items = xrealloc(out->items, (out->n + n + 1) * sizeof *out->items);
-    enum lk_status st = LK_OK;
-    for (size_t i = 0; i < n && st == LK_OK; i++) {
-        st = dag_from(json_array_get(arr, i), &out->items[out->n], err);
-        if (st == LK_OK)
-            out->n++;
-        else
-            airflow_dag_free(&out->items[out->n]);
-    }
-    json_decref(root);
+    void *items = out->items;
+    enum lk_status st = parse_list(json, &dag_kind, &items, &out->n, total_entries, err);
+    out->items = items;
     return st;
 }
 
@@ -169,8 +207,9 @@ static void task_free(struct airflow_task *t)
     memset(t, 0, sizeof *t);
 }
 
-static enum lk_status task_from(const json_t *o, struct airflow_task *t, struct lk_error *err)
+static enum lk_status task_from(const json_t *o, void *item, struct lk_error *err)
 {
+    struct airflow_task *t = item;
     memset(t, 0, sizeof *t);
     t->task_id = dup_str(o, "task_id");
     if (!t->task_id)
@@ -190,35 +229,28 @@ static enum lk_status task_from(const json_t *o, struct airflow_task *t, struct 
     return LK_OK;
 }
 
+static void task_free_item(void *item)
+{
+    task_free(item);
+}
+
+static const struct list_kind task_kind = { "tasks", sizeof(struct airflow_task), task_from,
+                                            task_free_item };
+
 enum lk_status airflow_parse_tasks(const char *json, struct airflow_task_list *out,
                                    struct lk_error *err)
 {
-    json_t *root = load(json, err);
-    if (!root)
-        return LK_FAIL;
-    const json_t *arr = get_array(root, "tasks", err);
-    if (!arr) {
-        json_decref(root);
-        return LK_FAIL;
-    }
-    size_t n = json_array_size(arr);
-    out->items = xrealloc(out->items, (out->n + n + 1) * sizeof *out->items);
-    enum lk_status st = LK_OK;
-    for (size_t i = 0; i < n && st == LK_OK; i++) {
-        st = task_from(json_array_get(arr, i), &out->items[out->n], err);
-        if (st == LK_OK)
-            out->n++;
-        else
-            task_free(&out->items[out->n]);
-    }
-    json_decref(root);
+    void *items = out->items;
+    enum lk_status st = parse_list(json, &task_kind, &items, &out->n, NULL, err);
+    out->items = items;
     if (st == LK_OK && out->n > 1)
         qsort(out->items, out->n, sizeof *out->items, cmp_task);
     return st;
 }
 
-static enum lk_status run_from(const json_t *o, struct airflow_run *r, struct lk_error *err)
+static enum lk_status run_from(const json_t *o, void *item, struct lk_error *err)
 {
+    struct airflow_run *r = item;
     memset(r, 0, sizeof *r);
     r->dag_run_id = dup_str(o, "dag_run_id");
     if (!r->dag_run_id)
@@ -249,35 +281,26 @@ enum lk_status airflow_parse_run(const char *json, struct airflow_run *out, stru
     return st;
 }
 
+static void run_free_item(void *item)
+{
+    airflow_run_free(item);
+}
+
+static const struct list_kind run_kind = { "dag_runs", sizeof(struct airflow_run), run_from,
+                                           run_free_item };
+
 enum lk_status airflow_parse_runs(const char *json, struct airflow_run_list *out,
                                   long long *total_entries, struct lk_error *err)
 {
-    json_t *root = load(json, err);
-    if (!root)
-        return LK_FAIL;
-    const json_t *arr = get_array(root, "dag_runs", err);
-    if (!arr) {
-        json_decref(root);
-        return LK_FAIL;
-    }
-    if (total_entries)
-        *total_entries = total_of(root);
-    size_t n = json_array_size(arr);
-    out->items = xrealloc(out->items, (out->n + n + 1) * sizeof *out->items);
-    enum lk_status st = LK_OK;
-    for (size_t i = 0; i < n && st == LK_OK; i++) {
-        st = run_from(json_array_get(arr, i), &out->items[out->n], err);
-        if (st == LK_OK)
-            out->n++;
-        else
-            airflow_run_free(&out->items[out->n]);
-    }
-    json_decref(root);
+    void *items = out->items;
+    enum lk_status st = parse_list(json, &run_kind, &items, &out->n, total_entries, err);
+    out->items = items;
     return st;
 }
 
-static enum lk_status ti_from(const json_t *o, struct airflow_ti *ti, struct lk_error *err)
+static enum lk_status ti_from(const json_t *o, void *item, struct lk_error *err)
 {
+    struct airflow_ti *ti = item;
     memset(ti, 0, sizeof *ti);
     ti->task_id = dup_str(o, "task_id");
     if (!ti->task_id)
@@ -303,30 +326,20 @@ static enum lk_status ti_from(const json_t *o, struct airflow_ti *ti, struct lk_
     return LK_OK;
 }
 
+static void ti_free_item(void *item)
+{
+    airflow_ti_free(item);
+}
+
+static const struct list_kind ti_kind = { "task_instances", sizeof(struct airflow_ti), ti_from,
+                                          ti_free_item };
+
 enum lk_status airflow_parse_task_instances(const char *json, struct airflow_ti_list *out,
                                             long long *total_entries, struct lk_error *err)
 {
-    json_t *root = load(json, err);
-    if (!root)
-        return LK_FAIL;
-    const json_t *arr = get_array(root, "task_instances", err);
-    if (!arr) {
-        json_decref(root);
-        return LK_FAIL;
-    }
-    if (total_entries)
-        *total_entries = total_of(root);
-    size_t n = json_array_size(arr);
-    out->items = xrealloc(out->items, (out->n + n + 1) * sizeof *out->items);
-    enum lk_status st = LK_OK;
-    for (size_t i = 0; i < n && st == LK_OK; i++) {
-        st = ti_from(json_array_get(arr, i), &out->items[out->n], err);
-        if (st == LK_OK)
-            out->n++;
-        else
-            airflow_ti_free(&out->items[out->n]);
-    }
-    json_decref(root);
+    void *items = out->items;
+    enum lk_status st = parse_list(json, &ti_kind, &items, &out->n, total_entries, err);
+    out->items = items;
     return st;
 }
 
@@ -496,9 +509,7 @@ void airflow_dag_list_free(struct airflow_dag_list *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->n; i++)
-        airflow_dag_free(&l->items[i]);
-    free(l->items);
+    list_items_free(l->items, l->n, &dag_kind);
     memset(l, 0, sizeof *l);
 }
 
@@ -506,9 +517,7 @@ void airflow_task_list_free(struct airflow_task_list *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->n; i++)
-        task_free(&l->items[i]);
-    free(l->items);
+    list_items_free(l->items, l->n, &task_kind);
     memset(l, 0, sizeof *l);
 }
 
@@ -532,9 +541,7 @@ void airflow_run_list_free(struct airflow_run_list *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->n; i++)
-        airflow_run_free(&l->items[i]);
-    free(l->items);
+    list_items_free(l->items, l->n, &run_kind);
     memset(l, 0, sizeof *l);
 }
 
@@ -559,8 +566,6 @@ void airflow_ti_list_free(struct airflow_ti_list *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->n; i++)
-        airflow_ti_free(&l->items[i]);
-    free(l->items);
+    list_items_free(l->items, l->n, &ti_kind);
     memset(l, 0, sizeof *l);
 }
