@@ -175,53 +175,71 @@ static int unused_port(void)
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* What nearly every test sets up and tears down alike: a server with its
+ * replies, a client, the URL of path on that server, a response and an
+ * error record. */
+struct fx {
+    struct server *s;
+    struct http_client *c;
+    char *url;
+    struct http_response resp;
+    struct lk_error err;
+};
+
+static void fx_start(struct fx *f, const struct reply *r, size_t n, const char *path,
+                     const char *user_agent)
+{
+    f->s = server_start(r, n);
+    f->c = http_client_new(NULL, user_agent);
+    f->url = xasprintf("http://127.0.0.1:%d%s", f->s->port, path);
+    http_response_init(&f->resp);
+    err_clear(&f->err);
+}
+
+/* The client hangs up before the server stops: it serves one connection at
+ * a time. */
+static void fx_stop(struct fx *f)
+{
+    http_response_free(&f->resp);
+    free(f->url);
+    http_client_free(f->c);
+    server_stop(f->s);
+}
+
 static void test_get_and_headers(void **state)
 {
     static const struct reply r[] = {
         { 200, "Content-Type: text/plain\r\nETag: \"abc\"\r\nZuora-Request-Id: rq-1\r\n", "hello", -1 },
     };
-    struct server *s = server_start(r, N(r));
-    struct http_client *c = http_client_new(NULL, "lakeop-test");
-    char *url = xasprintf("http://127.0.0.1:%d/x", s->port);
-    struct http_request req = { .url = url };
-    struct http_response resp;
-    http_response_init(&resp);
-    struct lk_error err;
-    err_clear(&err);
-    assert_int_equal(http_perform(c, &req, &resp, &err), LK_OK);
-    assert_int_equal(resp.status, 200);
-    assert_string_equal(buf_cstr(&resp.body), "hello");
-    assert_string_equal(resp.content_type, "text/plain");
-    assert_string_equal(resp.etag, "\"abc\"");
-    assert_string_equal(resp.request_id, "rq-1");
-    assert_int_equal(resp.content_length, 5);
-    assert_int_equal(resp.attempts, 1);
-    assert_non_null(strstr(s->last_request, "User-Agent: lakeop-test"));
-    http_response_free(&resp);
-    free(url);
-    http_client_free(c);
-    server_stop(s);
+    struct fx f;
+    fx_start(&f, r, N(r), "/x", "lakeop-test");
+    struct http_request req = { .url = f.url };
+    assert_int_equal(http_perform(f.c, &req, &f.resp, &f.err), LK_OK);
+    assert_int_equal(f.resp.status, 200);
+    assert_string_equal(buf_cstr(&f.resp.body), "hello");
+    assert_string_equal(f.resp.content_type, "text/plain");
+    assert_string_equal(f.resp.etag, "\"abc\"");
+    assert_string_equal(f.resp.request_id, "rq-1");
+    assert_int_equal(f.resp.content_length, 5);
+    assert_int_equal(f.resp.attempts, 1);
+    assert_non_null(strstr(f.s->last_request, "User-Agent: lakeop-test"));
+    fx_stop(&f);
 }
 
 static void test_keep_alive(void **state)
 {
     static const struct reply r[] = { { 200, NULL, "ok", -1 } };
-    struct server *s = server_start(r, N(r));
-    struct http_client *c = http_client_new(NULL, NULL);
-    char *url = xasprintf("http://127.0.0.1:%d/x", s->port);
+    struct fx f;
+    fx_start(&f, r, N(r), "/x", NULL);
     for (int i = 0; i < 3; i++) {
-        struct http_request req = { .url = url };
-        struct http_response resp;
-        http_response_init(&resp);
-        struct lk_error err;
-        assert_int_equal(http_perform(c, &req, &resp, &err), LK_OK);
-        http_response_free(&resp);
+        struct http_request req = { .url = f.url };
+        assert_int_equal(http_perform(f.c, &req, &f.resp, &f.err), LK_OK);
+        http_response_free(&f.resp);
+        http_response_init(&f.resp);
     }
-    assert_int_equal(s->requests, 3);
-    assert_int_equal(s->connections, 1);
-    free(url);
-    http_client_free(c);
-    server_stop(s);
+    assert_int_equal(f.s->requests, 3);
+    assert_int_equal(f.s->connections, 1);
+    fx_stop(&f);
 }
 
 static void test_503_retried(void **state)
@@ -229,129 +247,86 @@ static void test_503_retried(void **state)
     static const struct reply r[] = {
         { 503, NULL, "busy", -1 }, { 502, NULL, "", -1 }, { 200, NULL, "done", -1 },
     };
-    struct server *s = server_start(r, N(r));
-    struct http_client *c = http_client_new(NULL, NULL);
-    char *url = xasprintf("http://127.0.0.1:%d/x", s->port);
-    struct http_request req = { .url = url, .backoff_base_ms = 10 };
-    struct http_response resp;
-    http_response_init(&resp);
-    struct lk_error err;
-    assert_int_equal(http_perform(c, &req, &resp, &err), LK_OK);
-    assert_int_equal(resp.status, 200);
-    assert_int_equal(resp.attempts, 3);
-    assert_string_equal(buf_cstr(&resp.body), "done");
-    http_response_free(&resp);
-    free(url);
-    http_client_free(c);
-    server_stop(s);
+    struct fx f;
+    fx_start(&f, r, N(r), "/x", NULL);
+    struct http_request req = { .url = f.url, .backoff_base_ms = 10 };
+    assert_int_equal(http_perform(f.c, &req, &f.resp, &f.err), LK_OK);
+    assert_int_equal(f.resp.status, 200);
+    assert_int_equal(f.resp.attempts, 3);
+    assert_string_equal(buf_cstr(&f.resp.body), "done");
+    fx_stop(&f);
 }
 
 static void test_400_not_retried(void **state)
 {
     static const struct reply r[] = { { 400, NULL, "{\"bad\":1}", -1 }, { 200, NULL, "no", -1 } };
-    struct server *s = server_start(r, N(r));
-    struct http_client *c = http_client_new(NULL, NULL);
-    char *url = xasprintf("http://127.0.0.1:%d/x", s->port);
-    struct http_request req = { .url = url, .backoff_base_ms = 10 };
-    struct http_response resp;
-    http_response_init(&resp);
-    struct lk_error err;
-    assert_int_equal(http_perform(c, &req, &resp, &err), LK_OK);
-    assert_int_equal(resp.status, 400);
-    assert_int_equal(resp.attempts, 1);
-    assert_int_equal(s->requests, 1);
-    assert_string_equal(buf_cstr(&resp.body), "{\"bad\":1}");
-    http_response_free(&resp);
-    free(url);
-    http_client_free(c);
-    server_stop(s);
+    struct fx f;
+    fx_start(&f, r, N(r), "/x", NULL);
+    struct http_request req = { .url = f.url, .backoff_base_ms = 10 };
+    assert_int_equal(http_perform(f.c, &req, &f.resp, &f.err), LK_OK);
+    assert_int_equal(f.resp.status, 400);
+    assert_int_equal(f.resp.attempts, 1);
+    assert_int_equal(f.s->requests, 1);
+    assert_string_equal(buf_cstr(&f.resp.body), "{\"bad\":1}");
+    fx_stop(&f);
 }
 
 static void test_retry_after_honoured(void **state)
 {
     static const struct reply r[] = { { 429, "Retry-After: 1\r\n", "slow down", -1 }, { 200, NULL, "ok", -1 } };
-    struct server *s = server_start(r, N(r));
-    struct http_client *c = http_client_new(NULL, NULL);
-    char *url = xasprintf("http://127.0.0.1:%d/x", s->port);
-    struct http_request req = { .url = url, .backoff_base_ms = 1 };
-    struct http_response resp;
-    http_response_init(&resp);
-    struct lk_error err;
+    struct fx f;
+    fx_start(&f, r, N(r), "/x", NULL);
+    struct http_request req = { .url = f.url, .backoff_base_ms = 1 };
     long long t0 = ms_now();
-    assert_int_equal(http_perform(c, &req, &resp, &err), LK_OK);
+    assert_int_equal(http_perform(f.c, &req, &f.resp, &f.err), LK_OK);
     long long took = ms_now() - t0;
-    assert_int_equal(resp.status, 200);
-    assert_int_equal(resp.attempts, 2);
+    assert_int_equal(f.resp.status, 200);
+    assert_int_equal(f.resp.attempts, 2);
     assert_true(took >= 1000);
     assert_true(took < 3000);
-    http_response_free(&resp);
-    free(url);
-    http_client_free(c);
-    server_stop(s);
+    fx_stop(&f);
 }
 
 static void test_budget_respected(void **state)
 {
     static const struct reply r[] = { { 429, "Retry-After: 30\r\n", "", -1 } };
-    struct server *s = server_start(r, N(r));
-    struct http_client *c = http_client_new(NULL, NULL);
-    char *url = xasprintf("http://127.0.0.1:%d/x", s->port);
-    struct http_request req = { .url = url, .retry_budget_ms = 1000 };
-    struct http_response resp;
-    http_response_init(&resp);
-    struct lk_error err;
+    struct fx f;
+    fx_start(&f, r, N(r), "/x", NULL);
+    struct http_request req = { .url = f.url, .retry_budget_ms = 1000 };
     long long t0 = ms_now();
-    assert_int_equal(http_perform(c, &req, &resp, &err), LK_OK);
+    assert_int_equal(http_perform(f.c, &req, &f.resp, &f.err), LK_OK);
     assert_true(ms_now() - t0 < 1000);
-    assert_int_equal(resp.status, 429);
-    assert_int_equal(resp.retry_after_s, 30);
-    assert_int_equal(resp.attempts, 1);
-    http_response_free(&resp);
-    free(url);
-    http_client_free(c);
-    server_stop(s);
+    assert_int_equal(f.resp.status, 429);
+    assert_int_equal(f.resp.retry_after_s, 30);
+    assert_int_equal(f.resp.attempts, 1);
+    fx_stop(&f);
 }
 
 static void test_budget_with_backoff(void **state)
 {
     static const struct reply r[] = { { 500, NULL, "", -1 } };
-    struct server *s = server_start(r, N(r));
-    struct http_client *c = http_client_new(NULL, NULL);
-    char *url = xasprintf("http://127.0.0.1:%d/x", s->port);
-    struct http_request req = { .url = url, .retry_budget_ms = 700, .backoff_base_ms = 300,
+    struct fx f;
+    fx_start(&f, r, N(r), "/x", NULL);
+    struct http_request req = { .url = f.url, .retry_budget_ms = 700, .backoff_base_ms = 300,
                                 .max_attempts = 50 };
-    struct http_response resp;
-    http_response_init(&resp);
-    struct lk_error err;
     long long t0 = ms_now();
-    assert_int_equal(http_perform(c, &req, &resp, &err), LK_OK);
+    assert_int_equal(http_perform(f.c, &req, &f.resp, &f.err), LK_OK);
     assert_true(ms_now() - t0 < 900);
-    assert_int_equal(resp.status, 500);
-    assert_true(resp.attempts >= 1);
-    http_response_free(&resp);
-    free(url);
-    http_client_free(c);
-    server_stop(s);
+    assert_int_equal(f.resp.status, 500);
+    assert_true(f.resp.attempts >= 1);
+    fx_stop(&f);
 }
 
 static void test_cut_short(void **state)
 {
     static const struct reply r[] = { { 200, NULL, "0123456789", 100 } };
-    struct server *s = server_start(r, N(r));
-    struct http_client *c = http_client_new(NULL, NULL);
-    char *url = xasprintf("http://127.0.0.1:%d/x", s->port);
-    struct http_request req = { .url = url, .backoff_base_ms = 5, .max_attempts = 2 };
-    struct http_response resp;
-    http_response_init(&resp);
-    struct lk_error err;
-    err_clear(&err);
-    assert_int_equal(http_perform(c, &req, &resp, &err), LK_FAIL);
-    assert_non_null(strstr(err.message, "body cut short: got 10 of 100 bytes"));
-    assert_int_equal(resp.attempts, 2);
-    http_response_free(&resp);
-    free(url);
-    http_client_free(c);
-    server_stop(s);
+    struct fx f;
+    fx_start(&f, r, N(r), "/x", NULL);
+    struct http_request req = { .url = f.url, .backoff_base_ms = 5, .max_attempts = 2 };
+    assert_int_equal(http_perform(f.c, &req, &f.resp, &f.err), LK_FAIL);
+    assert_non_null(strstr(f.err.message, "body cut short: got 10 of 100 bytes"));
+    assert_int_equal(f.resp.attempts, 2);
+    fx_stop(&f);
 }
 
 static void test_refused_and_redacted(void **state)
@@ -402,156 +377,105 @@ static bool collect_rewind(void *ud)
 static void test_sink_gets_success_only(void **state)
 {
     static const struct reply r[] = { { 500, NULL, "oops", -1 }, { 200, NULL, "a,b\n1,2\n", -1 } };
-    struct server *s = server_start(r, N(r));
-    struct http_client *c = http_client_new(NULL, NULL);
-    char *url = xasprintf("http://127.0.0.1:%d/file", s->port);
+    struct fx f;
+    fx_start(&f, r, N(r), "/file", NULL);
     struct collect k = { BUF_INIT, 0, 0 };
-    struct http_request req = { .url = url, .sink = collect_sink, .sink_ud = &k,
+    struct http_request req = { .url = f.url, .sink = collect_sink, .sink_ud = &k,
                                 .sink_rewind = collect_rewind, .backoff_base_ms = 5 };
-    struct http_response resp;
-    http_response_init(&resp);
-    struct lk_error err;
-    assert_int_equal(http_perform(c, &req, &resp, &err), LK_OK);
-    assert_int_equal(resp.status, 200);
+    assert_int_equal(http_perform(f.c, &req, &f.resp, &f.err), LK_OK);
+    assert_int_equal(f.resp.status, 200);
     assert_string_equal(buf_cstr(&k.got), "a,b\n1,2\n");
     assert_int_equal(k.rewinds, 0);
-    assert_int_equal(resp.body.len, 0);
+    assert_int_equal(f.resp.body.len, 0);
     buf_free(&k.got);
-    http_response_free(&resp);
-    free(url);
-    http_client_free(c);
-    server_stop(s);
+    fx_stop(&f);
 }
 
 static void test_sink_refusal_is_final(void **state)
 {
     static const struct reply r[] = { { 200, NULL, "0123456789", -1 } };
-    struct server *s = server_start(r, N(r));
-    struct http_client *c = http_client_new(NULL, NULL);
-    char *url = xasprintf("http://127.0.0.1:%d/file", s->port);
+    struct fx f;
+    fx_start(&f, r, N(r), "/file", NULL);
     struct collect k = { BUF_INIT, 0, 4 };
-    struct http_request req = { .url = url, .sink = collect_sink, .sink_ud = &k,
+    struct http_request req = { .url = f.url, .sink = collect_sink, .sink_ud = &k,
                                 .sink_rewind = collect_rewind, .backoff_base_ms = 5 };
-    struct http_response resp;
-    http_response_init(&resp);
-    struct lk_error err;
-    err_clear(&err);
-    assert_int_equal(http_perform(c, &req, &resp, &err), LK_FAIL);
-    assert_int_equal(resp.attempts, 1);
-    assert_non_null(strstr(err.message, "receiver stopped"));
+    assert_int_equal(http_perform(f.c, &req, &f.resp, &f.err), LK_FAIL);
+    assert_int_equal(f.resp.attempts, 1);
+    assert_non_null(strstr(f.err.message, "receiver stopped"));
     buf_free(&k.got);
-    http_response_free(&resp);
-    free(url);
-    http_client_free(c);
-    server_stop(s);
+    fx_stop(&f);
 }
 
 static void test_post_body_and_headers(void **state)
 {
     static const struct reply r[] = { { 200, NULL, "{}", -1 } };
-    struct server *s = server_start(r, N(r));
-    struct http_client *c = http_client_new(NULL, NULL);
-    char *url = xasprintf("http://127.0.0.1:%d/v1/batch-query/", s->port);
+    struct fx f;
+    fx_start(&f, r, N(r), "/v1/batch-query/", NULL);
     const char *headers[] = { "Content-Type: application/json", "Authorization: Bearer tok-123456", NULL };
-    struct http_request req = { .method = "POST", .url = url, .headers = headers,
+    struct http_request req = { .method = "POST", .url = f.url, .headers = headers,
                                 .body = "{\"a\":1}", .body_len = 7 };
-    struct http_response resp;
-    http_response_init(&resp);
-    struct lk_error err;
-    assert_int_equal(http_perform(c, &req, &resp, &err), LK_OK);
-    assert_non_null(strstr(s->last_request, "POST /v1/batch-query/ HTTP/1.1"));
-    assert_non_null(strstr(s->last_request, "Authorization: Bearer tok-123456"));
-    assert_non_null(strstr(s->last_request, "\r\n\r\n{\"a\":1}"));
-    http_response_free(&resp);
+    assert_int_equal(http_perform(f.c, &req, &f.resp, &f.err), LK_OK);
+    assert_non_null(strstr(f.s->last_request, "POST /v1/batch-query/ HTTP/1.1"));
+    assert_non_null(strstr(f.s->last_request, "Authorization: Bearer tok-123456"));
+    assert_non_null(strstr(f.s->last_request, "\r\n\r\n{\"a\":1}"));
+    http_response_free(&f.resp);
 
-    struct http_request del = { .method = "DELETE", .url = url };
-    http_response_init(&resp);
-    assert_int_equal(http_perform(c, &del, &resp, &err), LK_OK);
-    assert_non_null(strstr(s->last_request, "DELETE /v1/batch-query/ HTTP/1.1"));
-    http_response_free(&resp);
-    free(url);
-    http_client_free(c);
-    server_stop(s);
+    struct http_request del = { .method = "DELETE", .url = f.url };
+    http_response_init(&f.resp);
+    assert_int_equal(http_perform(f.c, &del, &f.resp, &f.err), LK_OK);
+    assert_non_null(strstr(f.s->last_request, "DELETE /v1/batch-query/ HTTP/1.1"));
+    fx_stop(&f);
 }
 
 static void test_cancel_during_wait(void **state)
 {
     static const struct reply r[] = { { 429, "Retry-After: 2\r\n", "", -1 } };
-    struct server *s = server_start(r, N(r));
-    struct http_client *c = http_client_new(NULL, NULL);
-    char *url = xasprintf("http://127.0.0.1:%d/x", s->port);
+    struct fx f;
+    fx_start(&f, r, N(r), "/x", NULL);
     volatile int cancel = 1;   /* already asked: the wait must not happen */
-    struct http_request req = { .url = url, .cancel = &cancel };
-    struct http_response resp;
-    http_response_init(&resp);
-    struct lk_error err;
-    err_clear(&err);
+    struct http_request req = { .url = f.url, .cancel = &cancel };
     long long t0 = ms_now();
-    assert_int_equal(http_perform(c, &req, &resp, &err), LK_FAIL);
+    assert_int_equal(http_perform(f.c, &req, &f.resp, &f.err), LK_FAIL);
     assert_true(ms_now() - t0 < 1000);
-    assert_non_null(strstr(err.message, "cancelled"));
-    http_response_free(&resp);
-    free(url);
-    http_client_free(c);
-    server_stop(s);
+    assert_non_null(strstr(f.err.message, "cancelled"));
+    fx_stop(&f);
 }
 
 static void test_redirects(void **state)
 {
     static const struct reply r[] = { { 302, "Location: /moved\r\n", "", -1 }, { 200, NULL, "here", -1 } };
-    struct server *s = server_start(r, N(r));
-    struct http_client *c = http_client_new(NULL, NULL);
-    char *url = xasprintf("http://127.0.0.1:%d/x", s->port);
-    struct http_request req = { .url = url };
-    struct http_response resp;
-    http_response_init(&resp);
-    struct lk_error err;
-    assert_int_equal(http_perform(c, &req, &resp, &err), LK_OK);
-    assert_int_equal(resp.status, 200);
-    assert_string_equal(buf_cstr(&resp.body), "here");
-    http_response_free(&resp);
-    /* The server serves one connection at a time: hang up before stopping it. */
-    http_client_free(c);
-    server_stop(s);
-    c = http_client_new(NULL, NULL);
+    struct fx f;
+    fx_start(&f, r, N(r), "/x", NULL);
+    struct http_request req = { .url = f.url };
+    assert_int_equal(http_perform(f.c, &req, &f.resp, &f.err), LK_OK);
+    assert_int_equal(f.resp.status, 200);
+    assert_string_equal(buf_cstr(&f.resp.body), "here");
+    fx_stop(&f);
 
     /* Signed requests never follow: the signature was made for the first URL. */
-    s = server_start(r, N(r));
-    free(url);
-    url = xasprintf("http://127.0.0.1:%d/x", s->port);
-    struct http_request signed_req = { .url = url, .aws_sigv4 = "aws:amz:us-east-1:s3", .aws_key = "AKIDEXAMPLE",
+    fx_start(&f, r, N(r), "/x", NULL);
+    struct http_request signed_req = { .url = f.url, .aws_sigv4 = "aws:amz:us-east-1:s3", .aws_key = "AKIDEXAMPLE",
                                        .aws_secret = "wJalrXUtnFEMI/K7MDENG" };
-    http_response_init(&resp);
-    assert_int_equal(http_perform(c, &signed_req, &resp, &err), LK_OK);
-    assert_int_equal(resp.status, 302);
-    assert_int_equal(s->requests, 1);
-    assert_non_null(strstr(s->last_request, "AWS4-HMAC-SHA256"));
-    http_response_free(&resp);
-    free(url);
-    http_client_free(c);
-    server_stop(s);
+    assert_int_equal(http_perform(f.c, &signed_req, &f.resp, &f.err), LK_OK);
+    assert_int_equal(f.resp.status, 302);
+    assert_int_equal(f.s->requests, 1);
+    assert_non_null(strstr(f.s->last_request, "AWS4-HMAC-SHA256"));
+    fx_stop(&f);
 }
 
 static void test_retry_after_date(void **state)
 {
     static const struct reply r[] = { { 503, "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n", "", -1 },
                                       { 200, NULL, "ok", -1 } };
-    struct server *s = server_start(r, N(r));
-    struct http_client *c = http_client_new(NULL, NULL);
-    char *url = xasprintf("http://127.0.0.1:%d/x", s->port);
-    struct http_request req = { .url = url };
-    struct http_response resp;
-    http_response_init(&resp);
-    struct lk_error err;
+    struct fx f;
+    fx_start(&f, r, N(r), "/x", NULL);
+    struct http_request req = { .url = f.url };
     long long t0 = ms_now();
     /* A date in the past means "now". */
-    assert_int_equal(http_perform(c, &req, &resp, &err), LK_OK);
-    assert_int_equal(resp.status, 200);
+    assert_int_equal(http_perform(f.c, &req, &f.resp, &f.err), LK_OK);
+    assert_int_equal(f.resp.status, 200);
     assert_true(ms_now() - t0 < 1000);
-    http_response_free(&resp);
-    free(url);
-    http_client_free(c);
-    server_stop(s);
+    fx_stop(&f);
 }
 
 static void test_escape(void **state)
