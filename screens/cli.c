@@ -191,6 +191,54 @@ void cli_print_inert(struct cli *cli, FILE *f, const char *text)
     free(inert);
 }
 
+void cli_cell(FILE *f, const char *text, int width)
+{
+    char *inert = text_inert(text ? text : "");
+    int w = text_width(inert);
+    fputs(inert, f);
+    for (; w < width; w++)
+        fputc(' ', f);
+    free(inert);
+}
+
+void cli_print_json(struct cli *cli, json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text) {
+        fputs(text, cli->out);
+        fputc('\n', cli->out);
+    }
+    free(text);
+    json_decref(doc);
+}
+
+json_t *cli_jstr(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+int cli_usage(struct cli *cli, const char *text)
+{
+    fprintf(cli->errf, "usage: %s\n", text);
+    return LK_USAGE;
+}
+
+int cli_help(struct cli *cli, const char *text)
+{
+    fprintf(cli->out, "usage: %s\n", text);
+    return 0;
+}
+
+bool cli_parse_count(const char *text, long long min, long long max, long long *out)
+{
+    char *end = NULL;
+    long long v = strtoll(text, &end, 10);
+    if (!text[0] || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
 int cli_ctx(struct cli *cli, bool need_db, struct lk_ctx *ctx)
 {
     memset(ctx, 0, sizeof *ctx);

@@ -8,6 +8,7 @@
 #ifndef LAKEOP_CLI_H
 #define LAKEOP_CLI_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -65,6 +66,25 @@ void cli_audit_append(struct cli *cli, const char *action, const char *target, c
 
 /* Prints untrusted text made inert (control characters visible). */
 void cli_print_inert(struct cli *cli, FILE *f, const char *text);
+
+/* Untrusted text made inert and padded with spaces to width columns, never
+ * cut (ids must stay whole for copy and paste); NULL prints as "". */
+void cli_cell(FILE *f, const char *text, int width);
+
+/* The one JSON document of --json on cli->out: indented, members in the
+ * order they were set.  Takes the reference to doc. */
+void cli_print_json(struct cli *cli, json_t *doc);
+
+/* A JSON string, or null for NULL. */
+json_t *cli_jstr(const char *s);
+
+/* Prints "usage: TEXT" on stderr; returns 2.  cli_help prints it on stdout
+ * (asked for with --help) and returns 0. */
+int cli_usage(struct cli *cli, const char *text);
+int cli_help(struct cli *cli, const char *text);
+
+/* A whole decimal number from min to max (an option's value, an id). */
+bool cli_parse_count(const char *text, long long min, long long max, long long *out);
 
 /* Fills a core context for this command (loads the config; opens the
  * database when need_db).  Returns an exit code (0 = ctx usable). */

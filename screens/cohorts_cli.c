@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "cohort.h"
 #include "commands.h"
+#include "fmt.h"
 #include "json.h"
 #include "mem.h"
 #include "text.h"
@@ -28,30 +29,6 @@ static void on_signal(int sig)
     cohort_cancel = 1;
 }
 
-static void print_json(struct cli *cli, json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text) {
-        fputs(text, cli->out);
-        fputc('\n', cli->out);
-    }
-    free(text);
-    json_decref(doc);
-}
-
-static json_t *jstr(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
-static void fmt_time(long long t, char *out, size_t size)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (t <= 0 || !localtime_r(&tt, &tm) || !strftime(out, size, "%Y-%m-%d %H:%M", &tm))
-        snprintf(out, size, "never");
-}
-
 static json_t *jtime(long long t)
 {
     if (t <= 0)
@@ -62,23 +39,6 @@ static json_t *jtime(long long t)
     gmtime_r(&tt, &tm);
     strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return json_string(out);
-}
-
-/* Untrusted text made inert, padded to width columns (never cut). */
-static void cell(FILE *f, const char *text, int width)
-{
-    char *inert = text_inert(text ? text : "");
-    int w = text_width(inert);
-    fputs(inert, f);
-    for (; w < width; w++)
-        fputc(' ', f);
-    free(inert);
-}
-
-static int usage(struct cli *cli, const char *text)
-{
-    fprintf(cli->errf, "usage: %s\n", text);
-    return LK_USAGE;
 }
 
 /* Parses [--yes] and the positional arguments; -1 after --help. */
@@ -96,19 +56,19 @@ static int parse(struct cli *cli, int argc, char **argv, const char *text, int w
         switch (c) {
         case 'y':
             if (!yes)
-                return usage(cli, text);
+                return cli_usage(cli, text);
             *yes = true;
             break;
         case 'h':
-            fprintf(cli->out, "usage: %s\n", text);
+            cli_help(cli, text);
             return -1;
         default:
             fprintf(cli->errf, "lakeop: unknown option '%s'\n", argv[optind - 1]);
-            return usage(cli, text);
+            return cli_usage(cli, text);
         }
     }
     if (argc - optind != want)
-        return usage(cli, text);
+        return cli_usage(cli, text);
     for (int i = 0; i < want; i++)
         pos[i] = argv[optind + i];
     return 0;
@@ -145,23 +105,23 @@ int cli_cohorts(struct cli *cli, int argc, char **argv)
             if (arr) {
                 json_array_append_new(
                     arr, json_pack("{s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "name", c->name, "items",
-                                   (json_int_t)c->items, "table", jstr(c->table_name), "createdAt",
+                                   (json_int_t)c->items, "table", cli_jstr(c->table_name), "createdAt",
                                    jtime(c->created_unix), "syncedAt", jtime(c->synced_unix),
                                    "exportedAt", jtime(c->exported_unix), "exportUrl",
-                                   jstr(c->export_key), "exportCount",
+                                   cli_jstr(c->export_key), "exportCount",
                                    c->export_count >= 0 ? json_integer(c->export_count) : json_null()));
                 continue;
             }
             char synced[32], exported[32], count[24];
-            fmt_time(c->synced_unix, synced, sizeof synced);
-            fmt_time(c->exported_unix, exported, sizeof exported);
+            fmt_local_time(c->synced_unix, false, "never", synced, sizeof synced);
+            fmt_local_time(c->exported_unix, false, "never", exported, sizeof exported);
             if (c->export_count >= 0)
                 snprintf(count, sizeof count, "%lld", c->export_count);
             else
                 snprintf(count, sizeof count, "-");
-            cell(cli->out, c->name, 32);
+            cli_cell(cli->out, c->name, 32);
             fprintf(cli->out, " %9lld  %-16s  %-16s %9s  ", c->items, synced, exported, count);
-            cell(cli->out, c->table_name ? c->table_name : "-", 0);
+            cli_cell(cli->out, c->table_name ? c->table_name : "-", 0);
             fputc('\n', cli->out);
         }
         shown += l.n;
@@ -176,7 +136,7 @@ int cli_cohorts(struct cli *cli, int argc, char **argv)
     }
     free(after);
     if (arr)
-        print_json(cli, json_pack("{s:o}", "cohorts", arr));
+        cli_print_json(cli, json_pack("{s:o}", "cohorts", arr));
     else if (!shown)
         fprintf(cli->out, "no cohorts yet: lakeop cohort-sync NAME or cohort-import NAME FILE\n");
     return 0;
@@ -210,25 +170,25 @@ int cli_cohort(struct cli *cli, int argc, char **argv)
             json_array_append_new(stages, json_pack("{s:s,s:I,s:b}", "stage", s.items[i].stage,
                                                     "count", (json_int_t)s.items[i].count,
                                                     "exceptional", s.items[i].exceptional));
-        print_json(cli, json_pack("{s:s,s:o,s:I,s:o,s:o,s:o,s:o,s:o}", "name", c.name, "table",
-                                  jstr(c.table_name), "items", (json_int_t)s.total, "syncedAt",
+        cli_print_json(cli, json_pack("{s:s,s:o,s:I,s:o,s:o,s:o,s:o,s:o}", "name", c.name, "table",
+                                  cli_jstr(c.table_name), "items", (json_int_t)s.total, "syncedAt",
                                   jtime(c.synced_unix), "exportedAt", jtime(c.exported_unix),
-                                  "exportUrl", jstr(c.export_key), "exportCount",
+                                  "exportUrl", cli_jstr(c.export_key), "exportCount",
                                   c.export_count >= 0 ? json_integer(c.export_count) : json_null(),
                                   "stages", stages));
     } else {
         char synced[32], exported[32];
-        fmt_time(c.synced_unix, synced, sizeof synced);
-        fmt_time(c.exported_unix, exported, sizeof exported);
+        fmt_local_time(c.synced_unix, false, "never", synced, sizeof synced);
+        fmt_local_time(c.exported_unix, false, "never", exported, sizeof exported);
         FILE *f = cli->out;
         fputs("cohort    ", f);
-        cell(f, c.name, 0);
+        cli_cell(f, c.name, 0);
         fputs("\ntable     ", f);
-        cell(f, c.table_name ? c.table_name : "-", 0);
+        cli_cell(f, c.table_name ? c.table_name : "-", 0);
         fprintf(f, "\nitems     %lld\nsynced    %s\nexported  %s", s.total, synced, exported);
         if (c.export_count >= 0) {
             fprintf(f, " (%lld records to ", c.export_count);
-            cell(f, c.export_key, 0);
+            cli_cell(f, c.export_key, 0);
             fputc(')', f);
         }
         fputs("\n\n", f);
@@ -236,7 +196,7 @@ int cli_cohort(struct cli *cli, int argc, char **argv)
         fprintf(f, "%-*s %9s %6s\n", w, "PROCESSING STAGE", "ITEMS", "%");
         for (size_t i = 0; i < s.n; i++) {
             const struct cohort_stage_count *sc = &s.items[i];
-            cell(f, sc->stage, w);
+            cli_cell(f, sc->stage, w);
             fprintf(f, " %9lld %5.1f%%%s\n", sc->count,
                     s.total ? 100.0 * (double)sc->count / (double)s.total : 0.0,
                     sc->exceptional ? "  (terminal or exceptional)" : "");
@@ -261,9 +221,9 @@ static char *params_json(const char *k1, const char *v1, const char *k2, const c
 {
     json_t *o = json_object();
     if (k1)
-        json_object_set_new(o, k1, jstr(v1));
+        json_object_set_new(o, k1, cli_jstr(v1));
     if (k2)
-        json_object_set_new(o, k2, jstr(v2));
+        json_object_set_new(o, k2, cli_jstr(v2));
     char *text = jx_dump(o);
     json_decref(o);
     return text;
@@ -303,11 +263,11 @@ int cli_cohort_sync(struct cli *cli, int argc, char **argv)
         goto out;
     FILE *pf = plan_out(cli);
     fputs("Read every item of DynamoDB table ", pf);
-    cell(pf, table, 0);
+    cli_cell(pf, table, 0);
     fputs(" (", pf);
-    cell(pf, cli->env->dynamodb_endpoint ? cli->env->dynamodb_endpoint : "no endpoint", 0);
+    cli_cell(pf, cli->env->dynamodb_endpoint ? cli->env->dynamodb_endpoint : "no endpoint", 0);
     fputs(") into cohort ", pf);
-    cell(pf, name, 0);
+    cli_cell(pf, name, 0);
     fputs(", adding new items and updating known ones.\n", pf);
     fflush(pf);
     if ((rc = cli_confirm(cli, yes, "Sync this cohort?")) != 0) {
@@ -323,10 +283,10 @@ int cli_cohort_sync(struct cli *cli, int argc, char **argv)
     char *msg = result_message(&res);
     cli_audit_append(cli, "cohort.sync", name, params, AUDIT_OK, msg);
     if (cli->json) {
-        print_json(cli, json_pack("{s:s,s:s,s:I,s:I}", "cohort", name, "table", table, "inserted",
+        cli_print_json(cli, json_pack("{s:s,s:s,s:I,s:I}", "cohort", name, "table", table, "inserted",
                                   (json_int_t)res.inserted, "updated", (json_int_t)res.updated));
     } else {
-        cell(cli->out, name, 0);
+        cli_cell(cli->out, name, 0);
         fprintf(cli->out, ": %s\n", msg);
     }
     free(msg);
@@ -358,9 +318,9 @@ int cli_cohort_import(struct cli *cli, int argc, char **argv)
         goto out;
     FILE *pf = plan_out(cli);
     fputs("Load ", pf);
-    cell(pf, path, 0);
+    cli_cell(pf, path, 0);
     fputs(" into cohort ", pf);
-    cell(pf, name, 0);
+    cli_cell(pf, name, 0);
     fputs(", adding new items and updating known ones (all or nothing).\n", pf);
     fflush(pf);
     if ((rc = cli_confirm(cli, yes, "Import this file?")) != 0) {
@@ -375,10 +335,10 @@ int cli_cohort_import(struct cli *cli, int argc, char **argv)
     char *msg = result_message(&res);
     cli_audit_append(cli, "cohort.import", name, params, AUDIT_OK, msg);
     if (cli->json) {
-        print_json(cli, json_pack("{s:s,s:s,s:I,s:I}", "cohort", name, "file", path, "inserted",
+        cli_print_json(cli, json_pack("{s:s,s:s,s:I,s:I}", "cohort", name, "file", path, "inserted",
                                   (json_int_t)res.inserted, "updated", (json_int_t)res.updated));
     } else {
-        cell(cli->out, name, 0);
+        cli_cell(cli->out, name, 0);
         fprintf(cli->out, ": %s\n", msg);
     }
     free(msg);
@@ -439,11 +399,11 @@ int cli_cohort_export(struct cli *cli, int argc, char **argv)
         goto out;
     FILE *pf = plan_out(cli);
     fprintf(pf, "Write the %lld item%s of cohort ", items, items == 1 ? "" : "s");
-    cell(pf, name, 0);
+    cli_cell(pf, name, 0);
     fputs(" to\n  ", pf);
-    cell(pf, csv, 0);
+    cli_cell(pf, csv, 0);
     fputs("\nthen its manifest to\n  ", pf);
-    cell(pf, manifest, 0);
+    cli_cell(pf, manifest, 0);
     fputs("\nreplacing the files of the previous export.\n", pf);
     fflush(pf);
     if ((rc = cli_confirm(cli, yes, "Export this cohort?")) != 0) {
@@ -475,13 +435,13 @@ int cli_cohort_export(struct cli *cli, int argc, char **argv)
     char *msg = xasprintf("exported %lld records (%lld bytes)", res.records, res.bytes);
     cli_audit_append(cli, "cohort.export", name, params, AUDIT_OK, msg);
     if (cli->json) {
-        print_json(cli, json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "cohort", name, "csv", res.csv_url,
+        cli_print_json(cli, json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "cohort", name, "csv", res.csv_url,
                                   "manifest", res.manifest_url, "records", (json_int_t)res.records,
                                   "bytes", (json_int_t)res.bytes, "exportedAt", res.exported_at));
     } else {
-        cell(cli->out, name, 0);
+        cli_cell(cli->out, name, 0);
         fprintf(cli->out, ": %s to ", msg);
-        cell(cli->out, res.csv_url, 0);
+        cli_cell(cli->out, res.csv_url, 0);
         fputc('\n', cli->out);
     }
     free(msg);

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "copy.h"
+#include "fmt.h"
 #include "jobstore.h"
 #include "mem.h"
 #include "store.h"
@@ -343,20 +344,6 @@ static int plan_file(struct cli *cli, const struct copy_opts *o, struct zuora_cl
 
 /* ---- output --------------------------------------------------------------- */
 
-static void fmt_bytes(long long n, char *out, size_t size)
-{
-    if (n < 0)
-        snprintf(out, size, "unknown");
-    else if (n < 1024)
-        snprintf(out, size, "%lld B", n);
-    else if (n < 1024 * 1024)
-        snprintf(out, size, "%.1f KiB", (double)n / 1024);
-    else if (n < 1024LL * 1024 * 1024)
-        snprintf(out, size, "%.1f MiB", (double)n / (1024 * 1024));
-    else
-        snprintf(out, size, "%.2f GiB", (double)n / (1024.0 * 1024 * 1024));
-}
-
 static void fmt_unix(long long t, char *out, size_t size)
 {
     time_t tt = (time_t)t;
@@ -378,7 +365,7 @@ static void print_existing(FILE *f, const char *label, const char *url,
     char *inert = text_inert(url);
     if (now->exists) {
         char size[32], when[64];
-        fmt_bytes(now->size, size, sizeof size);
+        fmt_size(now->size, size, sizeof size);
         fmt_unix(now->mtime, when, sizeof when);
         fprintf(f, "  %-14s %s (overwrites %s, %s)\n", label, inert, size, when);
     } else {
@@ -447,7 +434,7 @@ static void on_progress(const struct lk_progress *pr, void *ud)
         return;
     ps->last = t;
     char done[32];
-    fmt_bytes(pr->bytes_done, done, sizeof done);
+    fmt_size(pr->bytes_done, done, sizeof done);
     double rate = t > ps->started ? (double)pr->bytes_done / (t - ps->started) / 1e6 : 0;
     fprintf(ps->f, "\r  %s, %lld/%lld records, %.1f MB/s   ", done, pr->records_done,
             pr->records_total, rate);
@@ -578,7 +565,7 @@ static int run_copies(struct cli *cli, struct lk_ctx *ctx, struct zuora_client *
             it->outcome = "copied";
             if (!cli->json) {
                 char size[32];
-                fmt_bytes(it->res.bytes, size, sizeof size);
+                fmt_size(it->res.bytes, size, sizeof size);
                 char *meta = text_inert(it->res.metadata_url);
                 fprintf(cli->out, "%s: copied %lld records (%s), then %s\n", target, it->res.records,
                         size, meta);

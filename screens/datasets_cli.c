@@ -12,35 +12,12 @@
 #include "cli.h"
 #include "commands.h"
 #include "dataset.h"
+#include "fmt.h"
 #include "health.h"
 #include "load.h"
 #include "text.h"
 
 #define STATUS_ERRORED_SHOWN 20
-
-static void print_json(struct cli *cli, json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text) {
-        fputs(text, cli->out);
-        fputc('\n', cli->out);
-    }
-    free(text);
-    json_decref(doc);
-}
-
-static json_t *jstr(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
-static void fmt_time(long long t, char *out, size_t size)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (t <= 0 || !localtime_r(&tt, &tm) || !strftime(out, size, "%Y-%m-%d %H:%M:%S", &tm))
-        snprintf(out, size, "never");
-}
 
 static void fmt_age(long long secs, char *out, size_t size)
 {
@@ -54,16 +31,6 @@ static void fmt_age(long long secs, char *out, size_t size)
         snprintf(out, size, "%lldh", secs / 3600);
     else
         snprintf(out, size, "%lldd", secs / 86400);
-}
-
-static void cell(FILE *f, const char *text, int width)
-{
-    char *inert = text_inert(text ? text : "");
-    int w = text_width(inert);
-    fputs(inert, f);
-    for (; w < width; w++)
-        fputc(' ', f);
-    free(inert);
 }
 
 static long long in_progress(const struct dataset_stats *s)
@@ -86,9 +53,9 @@ static json_t *stats_json(const struct cfg_dataset *d, const struct dataset_stat
         json_object_set_new(counts, load_status_name((enum load_status)i), json_integer(s->counts[i]));
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(d->name));
-    json_object_set_new(o, "incoming", jstr(d->incoming));
-    json_object_set_new(o, "raw_hist", jstr(d->raw_hist));
-    json_object_set_new(o, "dialect", jstr(d->dialect));
+    json_object_set_new(o, "incoming", cli_jstr(d->incoming));
+    json_object_set_new(o, "raw_hist", cli_jstr(d->raw_hist));
+    json_object_set_new(o, "dialect", cli_jstr(d->dialect));
     json_object_set_new(o, "freshness_seconds", d->freshness_s > 0 ? json_integer(d->freshness_s) : json_null());
     json_object_set_new(o, "newest_archived", s->newest_archived ? json_integer(s->newest_archived) : json_null());
     json_object_set_new(o, "age_seconds", s->newest_archived ? json_integer(now - s->newest_archived) : json_null());
@@ -108,15 +75,15 @@ static void stats_line(struct cli *cli, const struct cfg_dataset *d, const struc
 {
     FILE *f = cli->out;
     char newest[32], age[32] = "";
-    fmt_time(s->newest_archived, newest, sizeof newest);
+    fmt_local_time(s->newest_archived, true, "never", newest, sizeof newest);
     if (s->newest_archived)
         fmt_age(now - s->newest_archived, age, sizeof age);
-    cell(f, d->name, 36);
+    cli_cell(f, d->name, 36);
     fprintf(f, " %-6s %-19s %6s %7lld %7lld %9lld %8lld  ", freshness_word(d, s), newest, age,
             s->counts[LOAD_READY], in_progress(s), s->counts[LOAD_ARCHIVED], s->counts[LOAD_ERRORED]);
     if (s->snapshot_key) {
         char started[32];
-        fmt_time(s->snapshot_started, started, sizeof started);
+        fmt_local_time(s->snapshot_started, true, "never", started, sizeof started);
         cli_print_inert(cli, f, s->snapshot_key);
         fprintf(f, " (%s, %lld loads)", started, s->snapshot_loads);
     } else {
@@ -140,11 +107,10 @@ static int simple_options(struct cli *cli, int argc, char **argv, const char *us
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'h') {
-            fprintf(cli->out, "usage: %s\n", usage);
+            cli_help(cli, usage);
             return -1;
         }
-        fprintf(cli->errf, "usage: %s\n", usage);
-        return 2;
+        return cli_usage(cli, usage);
     }
     if (optind < argc)
         return cli_failf(cli, 2, "unexpected argument '%s'; usage: %s", argv[optind], usage);
@@ -184,7 +150,7 @@ int cli_datasets(struct cli *cli, int argc, char **argv)
     if (arr) {
         json_t *doc = json_object();
         json_object_set_new(doc, "datasets", arr);
-        print_json(cli, doc);
+        cli_print_json(cli, doc);
     }
     return 0;
 }
@@ -246,7 +212,7 @@ int cli_status(struct cli *cli, int argc, char **argv)
         if (cli->json) {
             json_array_append_new(errored_arr,
                                   json_pack("{s:I,s:s,s:s,s:o}", "id", (json_int_t)l->id, "dataset", l->dataset,
-                                            "key", l->key, "error", jstr(l->error)));
+                                            "key", l->key, "error", cli_jstr(l->error)));
             continue;
         }
         fprintf(f, "  load %-8lld ", l->id);
@@ -275,17 +241,17 @@ int cli_status(struct cli *cli, int argc, char **argv)
         const struct health_job *j = &jobs[i];
         if (cli->json) {
             json_array_append_new(jobs_arr, json_pack("{s:s,s:s,s:o,s:I}", "job_id", j->job_id, "status",
-                                                      j->status, "name", jstr(j->name), "submitted_at",
+                                                      j->status, "name", cli_jstr(j->name), "submitted_at",
                                                       (json_int_t)j->submitted_at));
             continue;
         }
         char when[32], age[32];
-        fmt_time(j->submitted_at, when, sizeof when);
+        fmt_local_time(j->submitted_at, true, "never", when, sizeof when);
         fmt_age(now - j->submitted_at, age, sizeof age);
         fputs("  ", f);
-        cell(f, j->job_id, 34);
+        cli_cell(f, j->job_id, 34);
         fputc(' ', f);
-        cell(f, j->status, 10);
+        cli_cell(f, j->status, 10);
         fprintf(f, " submitted %s (%s ago) ", when, age);
         cli_print_inert(cli, f, j->name ? j->name : "");
         fputc('\n', f);
@@ -300,7 +266,7 @@ int cli_status(struct cli *cli, int argc, char **argv)
         json_object_set_new(doc, "errored_loads", json_integer(n_errored));
         json_object_set_new(doc, "errored", errored_arr);
         json_object_set_new(doc, "running_jobs", jobs_arr);
-        print_json(cli, doc);
+        cli_print_json(cli, doc);
     } else {
         json_decref(stale);
         json_decref(errored_arr);

@@ -21,6 +21,7 @@
 #include "app.h"
 #include "buf.h"
 #include "detail.h"
+#include "fmt.h"
 #include "ingest.h"
 #include "load.h"
 #include "mem.h"
@@ -85,26 +86,6 @@ static enum theme_el status_el(const char *status)
     return TH_STATE_RUNNING;
 }
 
-static void fmt_size(long long n, char *out, size_t size)
-{
-    if (n < 1024)
-        snprintf(out, size, "%lld B", n);
-    else if (n < 1024 * 1024)
-        snprintf(out, size, "%.1f KiB", (double)n / 1024);
-    else if (n < 1024LL * 1024 * 1024)
-        snprintf(out, size, "%.1f MiB", (double)n / (1024 * 1024));
-    else
-        snprintf(out, size, "%.2f GiB", (double)n / (1024.0 * 1024 * 1024));
-}
-
-static void fmt_minute(long long t, char *out, size_t size)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (t <= 0 || !localtime_r(&tt, &tm) || !strftime(out, size, "%Y-%m-%d %H:%M", &tm))
-        snprintf(out, size, "-");
-}
-
 static void fmt_when(long long t, char *out, size_t size)
 {
     if (t <= 0)
@@ -155,7 +136,7 @@ static void add_row(struct tbl *t, const struct load *ld)
     char id[32], size[32], modified[32], records[32];
     snprintf(id, sizeof id, "%lld", ld->id);
     fmt_size(ld->size, size, sizeof size);
-    fmt_minute(ld->modified, modified, sizeof modified);
+    fmt_local_time(ld->modified, false, "-", modified, sizeof modified);
     if (ld->record_count >= 0)
         snprintf(records, sizeof records, "%lld", ld->record_count);
     else

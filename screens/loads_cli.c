@@ -10,6 +10,7 @@
 #include "audit.h"
 #include "cli.h"
 #include "commands.h"
+#include "fmt.h"
 #include "ingest.h"
 #include "load.h"
 #include "mem.h"
@@ -17,63 +18,6 @@
 
 #define LIST_DEFAULT 50
 #define LIST_MAX 10000
-
-static void print_json(struct cli *cli, json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text) {
-        fputs(text, cli->out);
-        fputc('\n', cli->out);
-    }
-    free(text);
-    json_decref(doc);
-}
-
-static json_t *jstr(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
-static void fmt_time(long long t, char *out, size_t size)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (t <= 0 || !localtime_r(&tt, &tm) || !strftime(out, size, "%Y-%m-%d %H:%M:%S", &tm))
-        snprintf(out, size, "-");
-}
-
-static void fmt_size(long long n, char *out, size_t size)
-{
-    if (n < 1024)
-        snprintf(out, size, "%lld B", n);
-    else if (n < 1024 * 1024)
-        snprintf(out, size, "%.1f KiB", (double)n / 1024);
-    else if (n < 1024LL * 1024 * 1024)
-        snprintf(out, size, "%.1f MiB", (double)n / (1024 * 1024));
-    else
-        snprintf(out, size, "%.2f GiB", (double)n / (1024.0 * 1024 * 1024));
-}
-
-/* Untrusted text made inert, padded to width columns. */
-static void cell(FILE *f, const char *text, int width)
-{
-    char *inert = text_inert(text ? text : "");
-    int w = text_width(inert);
-    fputs(inert, f);
-    for (; w < width; w++)
-        fputc(' ', f);
-    free(inert);
-}
-
-static bool parse_count(const char *text, long long min, long long max, long long *out)
-{
-    char *end = NULL;
-    long long v = strtoll(text, &end, 10);
-    if (!text[0] || *end || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
 
 static json_t *load_json(const struct load *l)
 {
@@ -86,9 +30,9 @@ static json_t *load_json(const struct load *l)
     json_object_set_new(o, "modified", json_integer(l->modified));
     json_object_set_new(o, "file_land_timestamp", json_integer(l->file_land_timestamp));
     json_object_set_new(o, "record_count", l->record_count >= 0 ? json_integer(l->record_count) : json_null());
-    json_object_set_new(o, "error", jstr(l->error));
-    json_object_set_new(o, "raw_hist_key", jstr(l->raw_hist_key));
-    json_object_set_new(o, "errored_key", jstr(l->errored_key));
+    json_object_set_new(o, "error", cli_jstr(l->error));
+    json_object_set_new(o, "raw_hist_key", cli_jstr(l->raw_hist_key));
+    json_object_set_new(o, "errored_key", cli_jstr(l->errored_key));
     json_object_set_new(o, "updated_at", json_integer(l->updated_at));
     return o;
 }
@@ -97,15 +41,15 @@ static void print_load_line(struct cli *cli, const struct load *l)
 {
     FILE *f = cli->out;
     char when[32], size[32], rec[32];
-    fmt_time(l->modified, when, sizeof when);
+    fmt_local_time(l->modified, true, "-", when, sizeof when);
     fmt_size(l->size, size, sizeof size);
     if (l->record_count >= 0)
         snprintf(rec, sizeof rec, "%lld", l->record_count);
     else
         snprintf(rec, sizeof rec, "-");
     fprintf(f, "%-10lld ", l->id);
-    cell(f, load_status_name(l->status), 20);
-    cell(f, l->dataset, 28);
+    cli_cell(f, load_status_name(l->status), 20);
+    cli_cell(f, l->dataset, 28);
     fprintf(f, " %10s %10s  %s  ", size, rec, when);
     cli_print_inert(cli, f, l->key);
     fputc('\n', f);
@@ -143,17 +87,17 @@ int cli_loads(struct cli *cli, int argc, char **argv)
             break;
         }
         case 'n':
-            if (!parse_count(optarg, 1, LIST_MAX, &v))
+            if (!cli_parse_count(optarg, 1, LIST_MAX, &v))
                 return cli_failf(cli, 2, "--limit '%s': expected a number from 1 to %d", optarg, LIST_MAX);
             f.limit = (int)v;
             break;
         case 'b':
-            if (!parse_count(optarg, 1, 0x7fffffffffffffffLL, &v))
+            if (!cli_parse_count(optarg, 1, 0x7fffffffffffffffLL, &v))
                 return cli_failf(cli, 2, "--before '%s': expected a load id", optarg);
             f.before_id = v;
             break;
-        case 'h': fprintf(cli->out, "usage: %s\n", usage); return 0;
-        default: fprintf(cli->errf, "usage: %s\n", usage); return 2;
+        case 'h': return cli_help(cli, usage);
+        default: return cli_usage(cli, usage);
         }
     }
     if (optind < argc)
@@ -189,7 +133,7 @@ int cli_loads(struct cli *cli, int argc, char **argv)
         json_t *doc = json_object();
         json_object_set_new(doc, "loads", arr);
         json_object_set_new(doc, "next_before", more ? json_integer(loads[n - 1].id) : json_null());
-        print_json(cli, doc);
+        cli_print_json(cli, doc);
     } else {
         fprintf(cli->out, "%-10s %-20s %-28s %10s %10s  %-19s  %s\n", "ID", "STATUS", "DATASET", "SIZE",
                 "RECORDS", "LANDED", "KEY");
@@ -244,11 +188,11 @@ static void on_event(const struct ingest_event *ev, void *ud)
         json_object_set_new(e, "event", json_string(ev->what));
         json_object_set_new(e, "dataset", json_string(ev->dataset));
         json_object_set_new(e, "load_id", ev->load_id ? json_integer(ev->load_id) : json_null());
-        json_object_set_new(e, "key", jstr(ev->key));
+        json_object_set_new(e, "key", cli_jstr(ev->key));
         json_object_set_new(e, "status", ev->load_id ? json_string(load_status_name(ev->status)) : json_null());
         json_object_set_new(e, "records", ev->records >= 0 ? json_integer(ev->records) : json_null());
-        json_object_set_new(e, "url", jstr(ev->url));
-        json_object_set_new(e, "message", jstr(ev->message));
+        json_object_set_new(e, "url", cli_jstr(ev->url));
+        json_object_set_new(e, "message", cli_jstr(ev->message));
         json_array_append_new(o->events, e);
         return;
     }
@@ -294,8 +238,8 @@ int cli_ingest(struct cli *cli, int argc, char **argv)
         switch (c) {
         case 'd': dataset = optarg; break;
         case 'y': yes = true; break;
-        case 'h': fprintf(cli->out, "usage: %s\n", usage); return 0;
-        default: fprintf(cli->errf, "usage: %s\n", usage); return 2;
+        case 'h': return cli_help(cli, usage);
+        default: return cli_usage(cli, usage);
         }
     }
     if (optind < argc)
@@ -358,7 +302,7 @@ int cli_ingest(struct cli *cli, int argc, char **argv)
                                       (json_int_t)tot.archived, "errored", (json_int_t)tot.errored,
                                       "failed", (json_int_t)tot.failed, "skipped", (json_int_t)tot.skipped));
         json_object_set_new(doc, "ok", json_boolean(st == LK_OK));
-        print_json(cli, doc);
+        cli_print_json(cli, doc);
     } else {
         fprintf(cli->out, "%lld registered, %lld archived, %lld errored, %lld failed, %lld skipped\n",
                 tot.registered, tot.archived, tot.errored, tot.failed, tot.skipped);
@@ -383,8 +327,8 @@ int cli_retry(struct cli *cli, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "yh", opts, NULL)) != -1) {
         switch (c) {
         case 'y': yes = true; break;
-        case 'h': fprintf(cli->out, "usage: %s\n", usage); return 0;
-        default: fprintf(cli->errf, "usage: %s\n", usage); return 2;
+        case 'h': return cli_help(cli, usage);
+        default: return cli_usage(cli, usage);
         }
     }
     size_t n = (size_t)(argc - optind);
@@ -392,7 +336,7 @@ int cli_retry(struct cli *cli, int argc, char **argv)
         return cli_failf(cli, 2, "which loads? usage: %s", usage);
     long long *ids = xcalloc(n, sizeof *ids);
     for (size_t i = 0; i < n; i++)
-        if (!parse_count(argv[optind + (int)i], 1, 0x7fffffffffffffffLL, &ids[i])) {
+        if (!cli_parse_count(argv[optind + (int)i], 1, 0x7fffffffffffffffLL, &ids[i])) {
             int r = cli_failf(cli, 2, "'%s' is not a load id (a number; lakeop loads lists them)",
                               argv[optind + (int)i]);
             free(ids);
@@ -473,7 +417,7 @@ int cli_retry(struct cli *cli, int argc, char **argv)
         if (arr) {
             json_t *doc = json_object();
             json_object_set_new(doc, "retried", arr);
-            print_json(cli, doc);
+            cli_print_json(cli, doc);
         }
         if (rc)
             cli_failf(cli, rc, "some loads were not retried");

@@ -20,18 +20,6 @@
 
 /* ---- output helpers ---------------------------------------------------- */
 
-/* Untrusted text made inert and padded to width columns (never cut: ids
- * must stay whole for copy and paste). */
-static void cell(FILE *f, const char *text, int width)
-{
-    char *inert = text_inert(text ? text : "");
-    int w = text_width(inert);
-    fputs(inert, f);
-    for (; w < width; w++)
-        fputc(' ', f);
-    free(inert);
-}
-
 /* "2024-01-01 09:00:05" in local time, or the text as sent when it is not a
  * timestamp, or "-". */
 static void fmt_time(const char *iso, char *out, size_t size)
@@ -71,35 +59,20 @@ static const char *state_text(const char *state)
     return state ? state : "no state";
 }
 
-static json_t *jstr(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
-static void print_json(struct cli *cli, json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text) {
-        fputs(text, cli->out);
-        fputc('\n', cli->out);
-    }
-    free(text);
-}
-
 static json_t *run_json(const struct airflow_run *r)
 {
-    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b}", "dag_run_id", jstr(r->dag_run_id),
-                     "state", jstr(r->state), "run_type", jstr(r->run_type), "execution_date",
-                     jstr(r->execution_date), "logical_date", jstr(r->logical_date), "start_date",
-                     jstr(r->start_date), "end_date", jstr(r->end_date), "external_trigger",
+    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b}", "dag_run_id", cli_jstr(r->dag_run_id),
+                     "state", cli_jstr(r->state), "run_type", cli_jstr(r->run_type), "execution_date",
+                     cli_jstr(r->execution_date), "logical_date", cli_jstr(r->logical_date), "start_date",
+                     cli_jstr(r->start_date), "end_date", cli_jstr(r->end_date), "external_trigger",
                      r->external_trigger);
 }
 
 static json_t *ti_json(const struct airflow_ti *ti)
 {
-    json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:o}", "dag_id", jstr(ti->dag_id), "task_id",
-                          jstr(ti->task_id), "dag_run_id", jstr(ti->dag_run_id), "execution_date",
-                          jstr(ti->execution_date), "state", jstr(ti->state));
+    json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:o}", "dag_id", cli_jstr(ti->dag_id), "task_id",
+                          cli_jstr(ti->task_id), "dag_run_id", cli_jstr(ti->dag_run_id), "execution_date",
+                          cli_jstr(ti->execution_date), "state", cli_jstr(ti->state));
     if (ti->map_index >= 0)
         json_object_set_new(o, "map_index", json_integer(ti->map_index));
     return o;
@@ -113,12 +86,6 @@ static const char *dag_or_default(struct cli *cli, const char *dag)
     if (cli->env && cli->env->airflow_dag && cli->env->airflow_dag[0])
         return cli->env->airflow_dag;
     return "supporter_experience";
-}
-
-static int usage(struct cli *cli, const char *text)
-{
-    fprintf(cli->errf, "usage: %s\n", text);
-    return 2;
 }
 
 /* ---- lakeop stages ----------------------------------------------------- */
@@ -142,7 +109,7 @@ static void print_tree(struct cli *cli, const struct airflow_task_list *tasks,
         buf_free(&b);
     }
     FILE *f = cli->out;
-    cell(f, "TASK", name_w + 2);
+    cli_cell(f, "TASK", name_w + 2);
     fprintf(f, "%-16s %-4s %-19s  %-19s  %-8s %s\n", "STATE", "TRY", "START", "END", "DURATION",
             "OPERATOR");
     for (size_t i = 0; i < tree->n; i++) {
@@ -162,16 +129,16 @@ static void print_tree(struct cli *cli, const struct airflow_task_list *tasks,
         fmt_time(ti ? ti->end_date : NULL, end, sizeof end);
         fmt_duration(ti ? ti->duration : -1, dur, sizeof dur);
         snprintf(tries, sizeof tries, "%d", ti ? ti->try_number : 0);
-        cell(f, ti ? state_text(ti->state) : "-", 17);
-        cell(f, tries, 5);
-        cell(f, start, 21);
-        cell(f, end, 21);
-        cell(f, dur, 9);
-        cell(f, t->operator_name ? t->operator_name : "", 0);
+        cli_cell(f, ti ? state_text(ti->state) : "-", 17);
+        cli_cell(f, tries, 5);
+        cli_cell(f, start, 21);
+        cli_cell(f, end, 21);
+        cli_cell(f, dur, 9);
+        cli_cell(f, t->operator_name ? t->operator_name : "", 0);
         struct buf also = BUF_INIT;
         if (stages_row_also_after(tasks, tree, i, &also)) {
             fputs("  \xe2\x97\x86 also after: ", f);   /* "◆" marks several parents */
-            cell(f, buf_cstr(&also), 0);
+            cli_cell(f, buf_cstr(&also), 0);
         }
         buf_free(&also);
         fputc('\n', f);
@@ -191,7 +158,7 @@ static void print_runs(struct cli *cli, const struct airflow_run_list *runs, con
         free(inert);
     }
     fprintf(f, "\nruns, newest first:\n  ");
-    cell(f, "RUN ID", id_w + 2);
+    cli_cell(f, "RUN ID", id_w + 2);
     fprintf(f, "%-10s %-19s  %-19s  %s\n", "STATE", "EXECUTION DATE", "START", "END");
     for (size_t i = 0; i < runs->n && i < total_shown; i++) {
         const struct airflow_run *r = &runs->items[i];
@@ -200,11 +167,11 @@ static void print_runs(struct cli *cli, const struct airflow_run_list *runs, con
         fmt_time(r->start_date, start, sizeof start);
         fmt_time(r->end_date, end, sizeof end);
         fputs(chosen && strcmp(chosen, r->dag_run_id) == 0 ? "* " : "  ", f);
-        cell(f, r->dag_run_id, id_w + 2);
-        cell(f, r->state ? r->state : "-", 11);
-        cell(f, exec, 21);
-        cell(f, start, 21);
-        cell(f, end, 0);
+        cli_cell(f, r->dag_run_id, id_w + 2);
+        cli_cell(f, r->state ? r->state : "-", 11);
+        cli_cell(f, exec, 21);
+        cli_cell(f, start, 21);
+        cli_cell(f, end, 0);
         fputc('\n', f);
     }
 }
@@ -227,11 +194,11 @@ static json_t *stages_json(const char *dag_id, const struct airflow_task_list *t
         json_t *o = json_pack(
             "{s:s,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "task_id", t->task_id, "depth",
             row->depth, "drawn_under",
-            jstr(row->parent_row == STAGES_NO_PARENT ? NULL
+            cli_jstr(row->parent_row == STAGES_NO_PARENT ? NULL
                                                      : tasks->items[tree->rows[row->parent_row].task].task_id),
-            "upstream", up, "downstream", down, "operator", jstr(t->operator_name), "state",
-            jstr(ti ? ti->state : NULL), "start_date", jstr(ti ? ti->start_date : NULL),
-            "end_date", jstr(ti ? ti->end_date : NULL), "try_number",
+            "upstream", up, "downstream", down, "operator", cli_jstr(t->operator_name), "state",
+            cli_jstr(ti ? ti->state : NULL), "start_date", cli_jstr(ti ? ti->start_date : NULL),
+            "end_date", cli_jstr(ti ? ti->end_date : NULL), "try_number",
             ti ? json_integer(ti->try_number) : json_null());
         json_object_set_new(o, "duration", ti && ti->duration >= 0 ? json_real(ti->duration)
                                                                    : json_null());
@@ -268,12 +235,12 @@ int cli_stages(struct cli *cli, int argc, char **argv)
                                  optarg);
             break;
         }
-        case 'h': fprintf(cli->out, "usage: %s\n", STAGES_USAGE); return 0;
-        default: return usage(cli, STAGES_USAGE);
+        case 'h': return cli_help(cli, STAGES_USAGE);
+        default: return cli_usage(cli, STAGES_USAGE);
         }
     }
     if (optind < argc)
-        return usage(cli, STAGES_USAGE);
+        return cli_usage(cli, STAGES_USAGE);
 
     struct lk_ctx ctx;
     int rc = cli_ctx(cli, false, &ctx);
@@ -308,20 +275,18 @@ int cli_stages(struct cli *cli, int argc, char **argv)
     if (st != LK_OK) {
         rc = cli_fail(cli, &err);
     } else if (cli->json) {
-        json_t *doc = stages_json(dag_id, &tasks, &tree, have_run ? &run : NULL, &tis, &runs,
-                                  shown ? (size_t)shown : runs.n);
-        print_json(cli, doc);
-        json_decref(doc);
+        cli_print_json(cli, stages_json(dag_id, &tasks, &tree, have_run ? &run : NULL, &tis, &runs,
+                                  shown ? (size_t)shown : runs.n));
     } else {
         fputs("DAG ", cli->out);
-        cell(cli->out, dag_id, 0);
+        cli_cell(cli->out, dag_id, 0);
         if (have_run) {
             char exec[40];
             fmt_time(run.execution_date, exec, sizeof exec);
             fputs(", run ", cli->out);
-            cell(cli->out, run.dag_run_id, 0);
+            cli_cell(cli->out, run.dag_run_id, 0);
             fputs(" (", cli->out);
-            cell(cli->out, run.state ? run.state : "no state", 0);
+            cli_cell(cli->out, run.state ? run.state : "no state", 0);
             fprintf(cli->out, ", executes %s)\n\n", exec);
         } else {
             fputs(": no runs yet\n\n", cli->out);
@@ -359,17 +324,17 @@ static void print_instances(struct cli *cli, FILE *f, const struct airflow_ti_li
         }
     }
     fputs("  ", f);
-    cell(f, "DAG", dag_w + 2);
-    cell(f, "TASK", task_w + 2);
-    cell(f, "RUN", run_w + 2);
+    cli_cell(f, "DAG", dag_w + 2);
+    cli_cell(f, "TASK", task_w + 2);
+    cli_cell(f, "RUN", run_w + 2);
     fputs("STATE\n", f);
     for (size_t i = 0; i < l->n; i++) {
         const struct airflow_ti *ti = &l->items[i];
         fputs("  ", f);
-        cell(f, ti->dag_id, dag_w + 2);
-        cell(f, ti->task_id, task_w + 2);
-        cell(f, ti->dag_run_id, run_w + 2);
-        cell(f, state_text(ti->state), 0);
+        cli_cell(f, ti->dag_id, dag_w + 2);
+        cli_cell(f, ti->task_id, task_w + 2);
+        cli_cell(f, ti->dag_run_id, run_w + 2);
+        cli_cell(f, state_text(ti->state), 0);
         fputc('\n', f);
     }
     (void)cli;
@@ -443,12 +408,12 @@ int cli_clear(struct cli *cli, int argc, char **argv)
         case 'f': o.include_future = true; break;
         case 'n': dry_only = true; break;
         case 'y': yes = true; break;
-        case 'h': fprintf(cli->out, "usage: %s\n", CLEAR_USAGE); return 0;
-        default: return usage(cli, CLEAR_USAGE);
+        case 'h': return cli_help(cli, CLEAR_USAGE);
+        default: return cli_usage(cli, CLEAR_USAGE);
         }
     }
     if (argc - optind != 1 || !argv[optind][0])
-        return usage(cli, CLEAR_USAGE);
+        return cli_usage(cli, CLEAR_USAGE);
     const char *task_id = argv[optind];
     if (run_opt && !run_opt[0])
         return cli_failf(cli, 2, "--run needs a run id");
@@ -513,14 +478,12 @@ int cli_clear(struct cli *cli, int argc, char **argv)
     bool show_plan = !cli->json || (!yes && !dry_only);
     if (preview.n == 0) {
         if (cli->json) {
-            json_t *doc = clear_json(dag_id, &o, &preview, NULL, false, false);
-            print_json(cli, doc);
-            json_decref(doc);
+            cli_print_json(cli, clear_json(dag_id, &o, &preview, NULL, false, false));
         } else {
             fputs("nothing to clear: no task instance of ", cli->out);
-            cell(cli->out, task_id, 0);
+            cli_cell(cli->out, task_id, 0);
             fputs(" in run ", cli->out);
-            cell(cli->out, o.dag_run_id, 0);
+            cli_cell(cli->out, o.dag_run_id, 0);
             fputs(" matches these options\n", cli->out);
         }
         goto out;
@@ -531,9 +494,7 @@ int cli_clear(struct cli *cli, int argc, char **argv)
     }
     if (dry_only) {
         if (cli->json) {
-            json_t *doc = clear_json(dag_id, &o, &preview, NULL, false, false);
-            print_json(cli, doc);
-            json_decref(doc);
+            cli_print_json(cli, clear_json(dag_id, &o, &preview, NULL, false, false));
         } else {
             fputs("dry run: nothing was cleared\n", cli->out);
         }
@@ -567,15 +528,13 @@ int cli_clear(struct cli *cli, int argc, char **argv)
         free(msg);
     }
     if (cli->json) {
-        json_t *doc = clear_json(dag_id, &o, &preview, &done, cleared, from_preview);
-        print_json(cli, doc);
-        json_decref(doc);
+        cli_print_json(cli, clear_json(dag_id, &o, &preview, &done, cleared, from_preview));
     } else {
         fprintf(cli->out, "cleared %zu task instance%s%s:\n", done.n, done.n == 1 ? "" : "s",
                 from_preview ? " (Airflow's answer listed none; this is the dry run's list)" : "");
         print_instances(cli, cli->out, &done);
         fputs("finished runs that hold them are queued again; 'lakeop stages --run ", cli->out);
-        cell(cli->out, o.dag_run_id, 0);
+        cli_cell(cli->out, o.dag_run_id, 0);
         fputs("' shows their states\n", cli->out);
     }
 out:
