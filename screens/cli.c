@@ -184,6 +184,15 @@ int cli_confirm(struct cli *cli, bool yes, const char *question)
     return 0;
 }
 
+int cli_confirm_change(struct cli *cli, bool yes, const char *question, const char *action,
+                       const char *target, const char *params_json)
+{
+    int rc = cli_confirm(cli, yes, question);
+    if (rc)
+        cli_audit_append(cli, action, target, params_json, AUDIT_REFUSED, "not confirmed");
+    return rc;
+}
+
 void cli_print_inert(struct cli *cli, FILE *f, const char *text)
 {
     char *inert = text_inert(text);

@@ -60,6 +60,11 @@ int cli_check_writable(struct cli *cli, const char *action, const char *target);
  * been printed by the caller.  Returns 0 when confirmed, 3 when refused. */
 int cli_confirm(struct cli *cli, bool yes, const char *question);
 
+/* cli_confirm for a change that is audited: a refusal is appended to the
+ * audit as refused, "not confirmed", with action, target and params. */
+int cli_confirm_change(struct cli *cli, bool yes, const char *question, const char *action,
+                       const char *target, const char *params_json);
+
 /* Appends to the audit log (errors are printed, not fatal to the caller). */
 void cli_audit_append(struct cli *cli, const char *action, const char *target, const char *params_json,
                       int result /* enum audit_result */, const char *message);

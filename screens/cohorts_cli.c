@@ -237,9 +237,23 @@ static int failed(struct cli *cli, const char *action, const char *target, const
     return cli_fail(cli, err);
 }
 
-static char *result_message(const struct cohort_upsert_result *r)
+/* A sync's or an import's outcome, audited and shown; source_key names where
+ * the items came from ("table" or "file") in the JSON. */
+static void upserted(struct cli *cli, const char *action, const char *name, const char *params,
+                     const char *source_key, const char *source,
+                     const struct cohort_upsert_result *r)
 {
-    return xasprintf("%lld new, %lld updated", r->inserted, r->updated);
+    char *msg = xasprintf("%lld new, %lld updated", r->inserted, r->updated);
+    cli_audit_append(cli, action, name, params, AUDIT_OK, msg);
+    if (cli->json) {
+        cli_print_json(cli, json_pack("{s:s,s:s,s:I,s:I}", "cohort", name, source_key, source,
+                                      "inserted", (json_int_t)r->inserted, "updated",
+                                      (json_int_t)r->updated));
+    } else {
+        cli_cell(cli->out, name, 0);
+        fprintf(cli->out, ": %s\n", msg);
+    }
+    free(msg);
 }
 
 int cli_cohort_sync(struct cli *cli, int argc, char **argv)
@@ -270,26 +284,16 @@ int cli_cohort_sync(struct cli *cli, int argc, char **argv)
     cli_cell(pf, name, 0);
     fputs(", adding new items and updating known ones.\n", pf);
     fflush(pf);
-    if ((rc = cli_confirm(cli, yes, "Sync this cohort?")) != 0) {
-        cli_audit_append(cli, "cohort.sync", name, params, AUDIT_REFUSED, "not confirmed");
+    rc = cli_confirm_change(cli, yes, "Sync this cohort?", "cohort.sync", name, params);
+    if (rc)
         goto out;
-    }
     struct cohort_upsert_result res;
     ctx.cancel = &cohort_cancel;
     if (cohort_sync(&ctx, name, &res, &err) != LK_OK) {
         rc = failed(cli, "cohort.sync", name, params, &err);
         goto out;
     }
-    char *msg = result_message(&res);
-    cli_audit_append(cli, "cohort.sync", name, params, AUDIT_OK, msg);
-    if (cli->json) {
-        cli_print_json(cli, json_pack("{s:s,s:s,s:I,s:I}", "cohort", name, "table", table, "inserted",
-                                  (json_int_t)res.inserted, "updated", (json_int_t)res.updated));
-    } else {
-        cli_cell(cli->out, name, 0);
-        fprintf(cli->out, ": %s\n", msg);
-    }
-    free(msg);
+    upserted(cli, "cohort.sync", name, params, "table", table, &res);
 out:
     free(params);
     free(table);
@@ -323,25 +327,15 @@ int cli_cohort_import(struct cli *cli, int argc, char **argv)
     cli_cell(pf, name, 0);
     fputs(", adding new items and updating known ones (all or nothing).\n", pf);
     fflush(pf);
-    if ((rc = cli_confirm(cli, yes, "Import this file?")) != 0) {
-        cli_audit_append(cli, "cohort.import", name, params, AUDIT_REFUSED, "not confirmed");
+    rc = cli_confirm_change(cli, yes, "Import this file?", "cohort.import", name, params);
+    if (rc)
         goto out;
-    }
     struct cohort_upsert_result res;
     if (cohort_import(&ctx, name, path, &res, &err) != LK_OK) {
         rc = failed(cli, "cohort.import", name, params, &err);
         goto out;
     }
-    char *msg = result_message(&res);
-    cli_audit_append(cli, "cohort.import", name, params, AUDIT_OK, msg);
-    if (cli->json) {
-        cli_print_json(cli, json_pack("{s:s,s:s,s:I,s:I}", "cohort", name, "file", path, "inserted",
-                                  (json_int_t)res.inserted, "updated", (json_int_t)res.updated));
-    } else {
-        cli_cell(cli->out, name, 0);
-        fprintf(cli->out, ": %s\n", msg);
-    }
-    free(msg);
+    upserted(cli, "cohort.import", name, params, "file", path, &res);
 out:
     free(params);
     return rc;
@@ -406,10 +400,9 @@ int cli_cohort_export(struct cli *cli, int argc, char **argv)
     cli_cell(pf, manifest, 0);
     fputs("\nreplacing the files of the previous export.\n", pf);
     fflush(pf);
-    if ((rc = cli_confirm(cli, yes, "Export this cohort?")) != 0) {
-        cli_audit_append(cli, "cohort.export", name, params, AUDIT_REFUSED, "not confirmed");
+    rc = cli_confirm_change(cli, yes, "Export this cohort?", "cohort.export", name, params);
+    if (rc)
         goto out;
-    }
 
     struct progress_state ps = { cli->errf, 0, false };
     ctx.progress = cli->stderr_tty && !cli->json ? on_progress : NULL;

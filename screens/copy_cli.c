@@ -668,11 +668,9 @@ int cli_copy(struct cli *cli, int argc, char **argv)
     if (todo) {
         char question[128];
         snprintf(question, sizeof question, "Copy %zu file%s?", todo, todo == 1 ? "" : "s");
-        rc = cli_confirm(cli, o.yes, question);
-        if (rc) {
-            cli_audit_append(cli, "copy", audit_target, NULL, AUDIT_REFUSED, "not confirmed");
+        rc = cli_confirm_change(cli, o.yes, question, "copy", audit_target, NULL);
+        if (rc)
             goto out;
-        }
     }
 
     struct sigaction sa, old_int, old_term;

@@ -274,11 +274,8 @@ int cli_ingest(struct cli *cli, int argc, char **argv)
     }
     char question[128];
     snprintf(question, sizeof question, "Ingest %zu dataset%s?", count, count == 1 ? "" : "s");
-    if ((rc = cli_confirm(cli, yes, question))) {
-        cli_audit_append(cli, "ingest", dataset ? dataset : "all", NULL, AUDIT_REFUSED,
-                         "not confirmed");
+    if ((rc = cli_confirm_change(cli, yes, question, "ingest", dataset ? dataset : "all", NULL)))
         return rc;
-    }
 
     struct lk_ctx ctx;
     if ((rc = cli_ctx(cli, true, &ctx)))
@@ -387,9 +384,7 @@ int cli_retry(struct cli *cli, int argc, char **argv)
         }
         char question[96];
         snprintf(question, sizeof question, "Retry %zu load%s?", n, n == 1 ? "" : "s");
-        rc = cli_confirm(cli, yes, question);
-        if (rc)
-            cli_audit_append(cli, "load.retry", argv[optind], NULL, AUDIT_REFUSED, "not confirmed");
+        rc = cli_confirm_change(cli, yes, question, "load.retry", argv[optind], NULL);
     }
     if (rc == 0) {
         json_t *arr = cli->json ? json_array() : NULL;
