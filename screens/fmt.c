@@ -29,3 +29,18 @@ void fmt_local_time(long long t, bool seconds, const char *none, char *out, size
     if (!n)
         snprintf(out, size, "%s", none);
 }
+
+void fmt_duration(double secs, char *out, size_t size)
+{
+    if (secs < 0) {
+        snprintf(out, size, "-");
+        return;
+    }
+    long long s = (long long)(secs + 0.5);
+    if (s < 60)
+        snprintf(out, size, "%.1fs", secs);
+    else if (s < 3600)
+        snprintf(out, size, "%lldm%02llds", s / 60, s % 60);
+    else
+        snprintf(out, size, "%lldh%02lldm", s / 3600, s / 60 % 60);
+}

@@ -13,4 +13,7 @@ void fmt_size(long long n, char *out, size_t size);
  * "2024-01-01 09:00:05"; none when t <= 0 (or it cannot be shown). */
 void fmt_local_time(long long t, bool seconds, const char *none, char *out, size_t size);
 
+/* "4.2s", "3m05s", "1h02m"; "-" when negative (unknown). */
+void fmt_duration(double secs, char *out, size_t size);
+
 #endif

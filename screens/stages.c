@@ -15,6 +15,7 @@
 
 #include "app.h"
 #include "audit.h"
+#include "fmt.h"
 #include "json.h"
 #include "mem.h"
 #include "stages.h"
@@ -123,21 +124,6 @@ void stages_fmt_time(const char *iso, char *out, size_t size)
     app_time(t, out, size);
 }
 
-void stages_fmt_duration(double secs, char *out, size_t size)
-{
-    if (secs < 0) {
-        snprintf(out, size, "-");
-        return;
-    }
-    long long s = (long long)(secs + 0.5);
-    if (s < 60)
-        snprintf(out, size, "%.1fs", secs);
-    else if (s < 3600)
-        snprintf(out, size, "%lldm%02llds", s / 60, s % 60);
-    else
-        snprintf(out, size, "%lldh%02lldm", s / 3600, s / 60 % 60);
-}
-
 /* ---- loading --------------------------------------------------------- */
 
 struct load_job {
@@ -219,7 +205,7 @@ static void fill_table(struct stages *st)
         snprintf(tries, sizeof tries, "%d", ti ? ti->try_number : 0);
         stages_fmt_time(ti ? ti->start_date : NULL, start, sizeof start);
         stages_fmt_time(ti ? ti->end_date : NULL, end, sizeof end);
-        stages_fmt_duration(ti ? ti->duration : -1, dur, sizeof dur);
+        fmt_duration(ti ? ti->duration : -1, dur, sizeof dur);
         const char *state = !ti ? "-" : ti->state ? ti->state : "no state";
         const char *cells[N_COLS] = {
             buf_cstr(&name), state, ti ? tries : "-", start, end, dur,
@@ -748,7 +734,8 @@ static void stages_close(struct screen *s)
     free(st);
 }
 
-static void put_line(WINDOW *win, int y, const struct theme *th, enum theme_el el, const char *raw)
+void stages_put_line(WINDOW *win, int y, const struct theme *th, enum theme_el el,
+                     const char *raw)
 {
     char *inert = text_inert(raw);
     char fit[1024];
@@ -775,13 +762,15 @@ static void stages_draw(struct screen *s, WINDOW *win, bool full)
         snprintf(line, sizeof line, "DAG %s%s  %s", st->dag_id,
                  st->have_dag && st->dag.is_paused ? " (paused)" : "",
                  st->loaded ? "no runs yet" : "loading...");
-    put_line(win, 0, th, st->have_run ? stages_state_el(st->run.state) : TH_NORMAL, line);
+    stages_put_line(win, 0, th, st->have_run ? stages_state_el(st->run.state) : TH_NORMAL, line);
     if (h > 1 && st->runs_mode)
-        put_line(win, 1, th, TH_DIM, "Runs, newest first.   Enter: show this run   Esc: back to the tasks");
+        stages_put_line(win, 1, th, TH_DIM,
+                        "Runs, newest first.   Enter: show this run   Esc: back to the tasks");
     else if (h > 1)
-        put_line(win, 1, th, st->note[0] ? st->note_el : TH_DIM,
-                 st->note[0] ? st->note
-                             : "Enter: detail and log   C: clear   R: runs   T: trigger   P: pause/unpause");
+        stages_put_line(win, 1, th, st->note[0] ? st->note_el : TH_DIM,
+                        st->note[0] ? st->note
+                                    : "Enter: detail and log   C: clear   R: runs   T: trigger   "
+                                      "P: pause/unpause");
     if (h <= STAGES_HEADER_LINES)
         return;
     if (st->sub && (getmaxy(st->sub) != h - STAGES_HEADER_LINES || getmaxx(st->sub) != w)) {

@@ -357,19 +357,6 @@ static void clear_close(struct screen *s)
     free(c);
 }
 
-static void put_line(WINDOW *win, int y, const struct theme *th, enum theme_el el, const char *raw)
-{
-    char *inert = text_inert(raw);
-    char fit[1024];
-    text_fit(inert, getmaxx(win) - 1, 1, fit, sizeof fit);
-    wmove(win, y, 0);
-    wclrtoeol(win);
-    wattrset(win, theme_attr(th, el));
-    mvwaddstr(win, y, 1, fit);
-    wattrset(win, theme_attr(th, TH_NORMAL));
-    free(inert);
-}
-
 static void clear_draw(struct screen *s, WINDOW *win, bool full)
 {
     struct clear *c = s->st;
@@ -377,12 +364,12 @@ static void clear_draw(struct screen *s, WINDOW *win, bool full)
     int h = getmaxy(win), w = getmaxx(win);
     char line[1600];
     snprintf(line, sizeof line, "Clear %s in run %s of DAG %s", c->task_id, c->run_id, c->dag_id);
-    put_line(win, 0, th, TH_TITLE, line);
+    stages_put_line(win, 0, th, TH_TITLE, line);
     if (h > 1) {
         struct buf b = BUF_INIT;
         for (int i = 0; i < N_OPTS; i++)
             buf_printf(&b, "%s[%c] %c %s", i ? "  " : "", c->opt[i] ? 'x' : ' ', OPTS[i].key, OPTS[i].label);
-        put_line(win, 1, th, TH_NORMAL, buf_cstr(&b));
+        stages_put_line(win, 1, th, TH_NORMAL, buf_cstr(&b));
         buf_free(&b);
     }
     if (h > 2) {
@@ -401,10 +388,11 @@ static void clear_draw(struct screen *s, WINDOW *win, bool full)
                      c->preview.n, c->preview.n == 1 ? "" : "s");
             el = TH_STATUS_WARN;
         }
-        put_line(win, 2, th, el, line);
+        stages_put_line(win, 2, th, el, line);
     }
     if (h > 3)
-        put_line(win, 3, th, TH_DIM, "letters toggle   Enter or C: clear these (asks first)   Esc: cancel");
+        stages_put_line(win, 3, th, TH_DIM,
+                        "letters toggle   Enter or C: clear these (asks first)   Esc: cancel");
     if (h <= CLEAR_HEADER_LINES)
         return;
     if (c->sub && (getmaxy(c->sub) != h - CLEAR_HEADER_LINES || getmaxx(c->sub) != w)) {

@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "cli.h"
 #include "commands.h"
+#include "fmt.h"
 #include "mem.h"
 #include "stages.h"
 #include "text.h"
@@ -37,21 +38,6 @@ static void fmt_time(const char *iso, char *out, size_t size)
     struct tm tm;
     if (!localtime_r(&tt, &tm) || !strftime(out, size, "%Y-%m-%d %H:%M:%S", &tm))
         snprintf(out, size, "%s", iso);
-}
-
-static void fmt_duration(double secs, char *out, size_t size)
-{
-    if (secs < 0) {
-        snprintf(out, size, "-");
-        return;
-    }
-    long long s = (long long)(secs + 0.5);
-    if (s < 60)
-        snprintf(out, size, "%.1fs", secs);
-    else if (s < 3600)
-        snprintf(out, size, "%lldm%02llds", s / 60, s % 60);
-    else
-        snprintf(out, size, "%lldh%02lldm", s / 3600, s / 60 % 60);
 }
 
 static const char *state_text(const char *state)

@@ -14,6 +14,7 @@
 #include "app.h"
 #include "buf.h"
 #include "detail.h"
+#include "fmt.h"
 #include "mem.h"
 #include "stages.h"
 #include "stages_ui.h"
@@ -127,7 +128,7 @@ static void task_fill(struct task_view *v, struct task_job *j)
     detail_kv(d, "start", a);
     stages_fmt_time(ti->end_date, b, sizeof b);
     detail_kv(d, "end", b);
-    stages_fmt_duration(ti->duration, a, sizeof a);
+    fmt_duration(ti->duration, a, sizeof a);
     detail_kv(d, "duration", a);
     detail_kv(d, "operator", ti->operator_name ? ti->operator_name : "-");
     detail_kv(d, "hostname", ti->hostname && ti->hostname[0] ? ti->hostname : "-");

@@ -16,8 +16,10 @@ enum theme_el stages_state_el(const char *state);
 /* "2024-01-01 09:00:05" (local time) from Airflow's ISO text, the text as
  * sent when it is not a time, "-" for none. */
 void stages_fmt_time(const char *iso, char *out, size_t size);
-/* "4.2s", "3m05s", "1h02m"; "-" when negative (unknown). */
-void stages_fmt_duration(double secs, char *out, size_t size);
+/* Line y of win: raw made inert, fitted to the width (with an ellipsis) in
+ * theme element el, the rest of the line cleared. */
+void stages_put_line(WINDOW *win, int y, const struct theme *th, enum theme_el el,
+                     const char *raw);
 
 /* The Stages screen s (found below the dialog on the stack): does it still
  * show run_id and is task_id still the selected row?  Otherwise why. */
