@@ -85,6 +85,26 @@ static void check_database(struct cli *cli, struct check *c)
     db_close(conn);
 }
 
+/* Reaches a service whose client answers with its version (Zuora,
+ * Airflow): fills c's version, round trip and state; true when it answered. */
+static bool ping_service(struct lk_ctx *ctx, struct check *c,
+                         enum lk_status (*ping)(struct lk_ctx *ctx, char *version,
+                                                size_t version_size, struct lk_error *err))
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct lk_error err;
+    err_clear(&err);
+    enum lk_status st = ping(ctx, c->version, sizeof c->version, &err);
+    c->ms = elapsed_ms(&t0);
+    if (st != LK_OK) {
+        check_failed(c, &err);
+        return false;
+    }
+    c->state = CHECK_OK;
+    return true;
+}
+
 static void check_zuora(struct lk_ctx *ctx, struct check *c)
 {
     c->service = "zuora";
@@ -92,17 +112,8 @@ static void check_zuora(struct lk_ctx *ctx, struct check *c)
         c->state = CHECK_SKIPPED;
         return;
     }
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    struct lk_error err;
-    err_clear(&err);
-    enum lk_status st = zuora_ping(ctx, c->version, sizeof c->version, &err);
-    c->ms = elapsed_ms(&t0);
-    if (st != LK_OK) {
-        check_failed(c, &err);
+    if (!ping_service(ctx, c, zuora_ping))
         return;
-    }
-    c->state = CHECK_OK;
     snprintf(c->detail, sizeof c->detail, "%s: token issued for client %s", ctx->env->zuora_url,
              ctx->env->zuora_client_id ? ctx->env->zuora_client_id : "(none)");
 }
@@ -158,17 +169,8 @@ static void check_airflow(struct lk_ctx *ctx, struct check *c)
         c->state = CHECK_SKIPPED;
         return;
     }
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    struct lk_error err;
-    err_clear(&err);
-    enum lk_status st = airflow_ping(ctx, c->version, sizeof c->version, &err);
-    c->ms = elapsed_ms(&t0);
-    if (st != LK_OK) {
-        check_failed(c, &err);
+    if (!ping_service(ctx, c, airflow_ping))
         return;
-    }
-    c->state = CHECK_OK;
     snprintf(c->detail, sizeof c->detail, "%s as %s", ctx->env->airflow_url,
              ctx->env->airflow_user ? ctx->env->airflow_user : "(no user)");
     if (c->version[0]) {
