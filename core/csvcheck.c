@@ -300,6 +300,22 @@ static void end_record(struct csvcheck *c)
     c->st = P_FIELD_START;
 }
 
+/* Skips to the next byte that stop marks (or the end); inside the header
+ * every byte passed is kept for the schema check. */
+static inline const unsigned char *scan_to(struct csvcheck *c, const unsigned char *p,
+                                           const unsigned char *end,
+                                           const unsigned char *stop, bool hdr)
+{
+    if (hdr) {
+        while (p < end && !stop[*p] && !c->failed)
+            hdr_byte(c, *p++);
+    } else {
+        while (p < end && !stop[*p])
+            p++;
+    }
+    return p;
+}
+
 /* The parser proper: stops at the first problem. */
 static void parse(struct csvcheck *c, const unsigned char *p, size_t n)
 {
@@ -330,13 +346,7 @@ static void parse(struct csvcheck *c, const unsigned char *p, size_t n)
             }
             break;
         case P_UNQUOTED:
-            if (hdr) {
-                while (p < end && !c->stop_unq[*p] && !c->failed)
-                    hdr_byte(c, *p++);
-            } else {
-                while (p < end && !c->stop_unq[*p])
-                    p++;
-            }
+            p = scan_to(c, p, end, c->stop_unq, hdr);
             if (p == end || c->failed)
                 break;
             ch = *p++;
@@ -356,13 +366,7 @@ static void parse(struct csvcheck *c, const unsigned char *p, size_t n)
             }
             break;
         case P_QUOTED:
-            if (hdr) {
-                while (p < end && !c->stop_q[*p] && !c->failed)
-                    hdr_byte(c, *p++);
-            } else {
-                while (p < end && !c->stop_q[*p])
-                    p++;
-            }
+            p = scan_to(c, p, end, c->stop_q, hdr);
             if (p == end || c->failed)
                 break;
             ch = *p++;
