@@ -19,18 +19,8 @@ static PGconn *db;
 
 static int setup(void **state)
 {
-    char *conninfo = testdb_create("lakeop_unit_cohort");
-    if (!conninfo)
-        return -1;
-    struct lk_error err;
-    err_clear(&err);
-    enum lk_status st = db_open(conninfo, &db, &err);
-    free(conninfo);
-    if (st != LK_OK) {
-        fprintf(stderr, "db_open: %s\n", err.message);
-        return -1;
-    }
-    return 0;
+    db = testdb_open("lakeop_unit_cohort");
+    return db ? 0 : -1;
 }
 
 static int teardown(void **state)

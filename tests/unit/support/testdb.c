@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "mem.h"
 
 char *testdb_admin_conninfo(void)
@@ -63,4 +64,21 @@ char *testdb_create(const char *name)
         return NULL;
     return xasprintf("host=%s port=%s user=postgres dbname=%s", getenv("LK_PG_HOST"), getenv("LK_PG_PORT"),
                      name);
+}
+
+PGconn *testdb_open(const char *name)
+{
+    char *conninfo = testdb_create(name);
+    if (!conninfo)
+        return NULL;
+    PGconn *db = NULL;
+    struct lk_error err;
+    err_clear(&err);
+    enum lk_status st = db_open(conninfo, &db, &err);
+    free(conninfo);
+    if (st != LK_OK) {
+        fprintf(stderr, "db_open: %s\n", err.message);
+        return NULL;
+    }
+    return db;
 }
