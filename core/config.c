@@ -1037,24 +1037,8 @@ void cfg_redact(const struct cfg *cfg, char *text)
 {
     if (!cfg || !text)
         return;
-    for (size_t i = 0; i < cfg->n_secrets; i++) {
-        const char *secret = cfg->secrets[i];
-        size_t len = strlen(secret);
-        if (!len)
-            continue;
-        char *hit = text;
-        while ((hit = strstr(hit, secret)) != NULL) {
-            if (len >= 4) {
-                memcpy(hit, "****", 4);
-                memmove(hit + 4, hit + len, strlen(hit + len) + 1);
-                hit += 4;
-            } else {
-                /* Too short to shrink into "****" in place: mask it char for char. */
-                memset(hit, '*', len);
-                hit += len;
-            }
-        }
-    }
+    for (size_t i = 0; i < cfg->n_secrets; i++)
+        err_hide_secret(text, cfg->secrets[i]);
 }
 
 void cfg_free(struct cfg *cfg)

@@ -52,24 +52,6 @@ static void hide_uri_password(char *text)
     }
 }
 
-static void hide_secret(char *text, const char *secret)
-{
-    size_t len = secret ? strlen(secret) : 0;
-    if (!len)
-        return;
-    char *hit = text;
-    while ((hit = strstr(hit, secret)) != NULL) {
-        if (len >= 4) {
-            memcpy(hit, "****", 4);
-            memmove(hit + 4, hit + len, strlen(hit + len) + 1);
-            hit += 4;
-        } else {
-            memset(hit, '*', len);
-            hit += len;
-        }
-    }
-}
-
 static const char *opt_value(const PQconninfoOption *opts, const char *keyword)
 {
     for (const PQconninfoOption *o = opts; o && o->keyword; o++)
@@ -120,7 +102,7 @@ enum lk_status db_connect(const char *conninfo, PGconn **out, struct lk_error *e
         char msg[768];
         snprintf(msg, sizeof msg, "%s", PQerrorMessage(conn));
         one_line(msg);
-        hide_secret(msg, password);
+        err_hide_secret(msg, password);
         hide_uri_password(msg);
         PQfinish(conn);
         free(password);

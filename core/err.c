@@ -100,3 +100,21 @@ const char *err_text(const struct lk_error *err, char *out, size_t out_size)
     }
     return out;
 }
+
+void err_hide_secret(char *text, const char *secret)
+{
+    size_t len = secret ? strlen(secret) : 0;
+    if (!len)
+        return;
+    char *hit = text;
+    while ((hit = strstr(hit, secret)) != NULL) {
+        if (len >= 4) {
+            memcpy(hit, "****", 4);
+            memmove(hit + 4, hit + len, strlen(hit + len) + 1);
+            hit += 4;
+        } else {
+            memset(hit, '*', len);
+            hit += len;
+        }
+    }
+}

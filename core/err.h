@@ -45,4 +45,9 @@ void err_prefix(struct lk_error *err, const char *fmt, ...) __attribute__((forma
  * Writes into out (always NUL-terminated) and returns out. */
 const char *err_text(const struct lk_error *err, char *out, size_t out_size);
 
+/* Hides every occurrence of secret in text, in place, as "****"; a secret
+ * shorter than that is masked byte for byte (it cannot shrink).  For
+ * messages that quote a setting or a server. */
+void err_hide_secret(char *text, const char *secret);
+
 #endif
