@@ -248,6 +248,22 @@ bool cli_parse_count(const char *text, long long min, long long max, long long *
     return true;
 }
 
+void cli_signals_catch(struct cli_signals *saved, void (*handler)(int sig))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &saved->old_int);
+    sigaction(SIGTERM, &sa, &saved->old_term);
+}
+
+void cli_signals_restore(const struct cli_signals *saved)
+{
+    sigaction(SIGINT, &saved->old_int, NULL);
+    sigaction(SIGTERM, &saved->old_term, NULL);
+}
+
 int cli_ctx(struct cli *cli, bool need_db, struct lk_ctx *ctx)
 {
     memset(ctx, 0, sizeof *ctx);

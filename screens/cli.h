@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -90,6 +91,15 @@ int cli_help(struct cli *cli, const char *text);
 
 /* A whole decimal number from min to max (an option's value, an id). */
 bool cli_parse_count(const char *text, long long min, long long max, long long *out);
+
+/* While a long operation runs, SIGINT and SIGTERM go to handler (which sets
+ * the operation's cancel flag) instead of ending lakeop at once;
+ * cli_signals_restore puts the previous handlers back. */
+struct cli_signals {
+    struct sigaction old_int, old_term;
+};
+void cli_signals_catch(struct cli_signals *saved, void (*handler)(int sig));
+void cli_signals_restore(const struct cli_signals *saved);
 
 /* Fills a core context for this command (loads the config; opens the
  * database when need_db).  Returns an exit code (0 = ctx usable). */

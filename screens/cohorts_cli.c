@@ -74,17 +74,24 @@ static int parse(struct cli *cli, int argc, char **argv, const char *text, int w
     return 0;
 }
 
+/* parse(), then the context with the database: 0 to go on, else the exit
+ * code (-1 once --help is answered). */
+static int start(struct cli *cli, int argc, char **argv, const char *text, int want, bool *yes,
+                 const char **pos, struct lk_ctx *ctx)
+{
+    int rc = parse(cli, argc, argv, text, want, yes, pos);
+    return rc ? rc : cli_ctx(cli, true, ctx);
+}
+
 /* ---- lakeop cohorts ------------------------------------------------------ */
 
 int cli_cohorts(struct cli *cli, int argc, char **argv)
 {
     static const char U[] = "lakeop cohorts [--json]";
-    int rc = parse(cli, argc, argv, U, 0, NULL, NULL);
+    struct lk_ctx ctx;
+    int rc = start(cli, argc, argv, U, 0, NULL, NULL, &ctx);
     if (rc)
         return rc < 0 ? 0 : rc;
-    struct lk_ctx ctx;
-    if ((rc = cli_ctx(cli, true, &ctx)) != 0)
-        return rc;
     struct lk_error err;
     err_clear(&err);
     json_t *arr = cli->json ? json_array() : NULL;
@@ -148,12 +155,10 @@ int cli_cohort(struct cli *cli, int argc, char **argv)
 {
     static const char U[] = "lakeop cohort NAME [--json]";
     const char *name;
-    int rc = parse(cli, argc, argv, U, 1, NULL, &name);
+    struct lk_ctx ctx;
+    int rc = start(cli, argc, argv, U, 1, NULL, &name, &ctx);
     if (rc)
         return rc < 0 ? 0 : rc;
-    struct lk_ctx ctx;
-    if ((rc = cli_ctx(cli, true, &ctx)) != 0)
-        return rc;
     struct lk_error err;
     err_clear(&err);
     struct cohort_info c;
@@ -261,12 +266,10 @@ int cli_cohort_sync(struct cli *cli, int argc, char **argv)
     static const char U[] = "lakeop cohort-sync NAME [--yes] [--json]";
     const char *name;
     bool yes = false;
-    int rc = parse(cli, argc, argv, U, 1, &yes, &name);
+    struct lk_ctx ctx;
+    int rc = start(cli, argc, argv, U, 1, &yes, &name, &ctx);
     if (rc)
         return rc < 0 ? 0 : rc;
-    struct lk_ctx ctx;
-    if ((rc = cli_ctx(cli, true, &ctx)) != 0)
-        return rc;
     struct lk_error err;
     err_clear(&err);
     char *table = NULL;
@@ -305,13 +308,11 @@ int cli_cohort_import(struct cli *cli, int argc, char **argv)
     static const char U[] = "lakeop cohort-import NAME FILE [--yes] [--json]";
     const char *pos[2];
     bool yes = false;
-    int rc = parse(cli, argc, argv, U, 2, &yes, pos);
+    struct lk_ctx ctx;
+    int rc = start(cli, argc, argv, U, 2, &yes, pos, &ctx);
     if (rc)
         return rc < 0 ? 0 : rc;
     const char *name = pos[0], *path = pos[1];
-    struct lk_ctx ctx;
-    if ((rc = cli_ctx(cli, true, &ctx)) != 0)
-        return rc;
     struct lk_error err;
     err_clear(&err);
     char why[200];
@@ -370,12 +371,10 @@ int cli_cohort_export(struct cli *cli, int argc, char **argv)
     static const char U[] = "lakeop cohort-export NAME [--yes] [--json]";
     const char *name;
     bool yes = false;
-    int rc = parse(cli, argc, argv, U, 1, &yes, &name);
+    struct lk_ctx ctx;
+    int rc = start(cli, argc, argv, U, 1, &yes, &name, &ctx);
     if (rc)
         return rc < 0 ? 0 : rc;
-    struct lk_ctx ctx;
-    if ((rc = cli_ctx(cli, true, &ctx)) != 0)
-        return rc;
     struct lk_error err;
     err_clear(&err);
     char *csv = NULL, *manifest = NULL, *params = NULL;
@@ -408,16 +407,11 @@ int cli_cohort_export(struct cli *cli, int argc, char **argv)
     ctx.progress = cli->stderr_tty && !cli->json ? on_progress : NULL;
     ctx.progress_ud = &ps;
     ctx.cancel = &cohort_cancel;
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    struct cli_signals saved;
+    cli_signals_catch(&saved, on_signal);
     struct cohort_export_result res;
     enum lk_status st = cohort_export(&ctx, name, &res, &err);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    cli_signals_restore(&saved);
     if (ps.shown)
         fputc('\n', cli->errf);
     if (st != LK_OK) {

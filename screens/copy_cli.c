@@ -673,16 +673,11 @@ int cli_copy(struct cli *cli, int argc, char **argv)
             goto out;
     }
 
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    struct cli_signals saved;
+    cli_signals_catch(&saved, on_signal);
     ctx.cancel = &copy_cancel;
     rc = run_copies(cli, &ctx, zc, st, &p, o.force);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    cli_signals_restore(&saved);
     if (cli->json)
         print_json_result(cli, &p, false);
 
