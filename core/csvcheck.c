@@ -316,6 +316,26 @@ static inline const unsigned char *scan_to(struct csvcheck *c, const unsigned ch
     return p;
 }
 
+/* A delimiter or a record end closes the field (and perhaps the record);
+ * false for any other byte, which the caller's state judges. */
+static inline bool field_end(struct csvcheck *c, unsigned char ch)
+{
+    if (ch == c->delim) {
+        end_field(c);
+        c->st = P_FIELD_START;
+    } else if (ch == '\n') {
+        end_record(c);
+        c->line++;
+    } else if (ch == '\r') {
+        end_record(c);
+        c->line++;
+        c->skip_lf = true;
+    } else {
+        return false;
+    }
+    return true;
+}
+
 /* The parser proper: stops at the first problem. */
 static void parse(struct csvcheck *c, const unsigned char *p, size_t n)
 {
@@ -350,17 +370,7 @@ static void parse(struct csvcheck *c, const unsigned char *p, size_t n)
             if (p == end || c->failed)
                 break;
             ch = *p++;
-            if (ch == c->delim) {
-                end_field(c);
-                c->st = P_FIELD_START;
-            } else if (ch == '\n') {
-                end_record(c);
-                c->line++;
-            } else if (ch == '\r') {
-                end_record(c);
-                c->line++;
-                c->skip_lf = true;
-            } else {   /* backslash */
+            if (!field_end(c, ch)) {   /* backslash */
                 c->esc_ret = P_UNQUOTED;
                 c->st = P_ESCAPE;
             }
@@ -393,17 +403,7 @@ static void parse(struct csvcheck *c, const unsigned char *p, size_t n)
             break;
         case P_AFTER_QUOTE:
             ch = *p++;
-            if (ch == c->delim) {
-                end_field(c);
-                c->st = P_FIELD_START;
-            } else if (ch == '\n') {
-                end_record(c);
-                c->line++;
-            } else if (ch == '\r') {
-                end_record(c);
-                c->line++;
-                c->skip_lf = true;
-            } else {
+            if (!field_end(c, ch)) {
                 char w[96];
                 where(c, w, sizeof w);
                 if (ch >= 0x20 && ch < 0x7f)
