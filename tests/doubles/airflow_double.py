@@ -713,11 +713,14 @@ class AirflowHandler(DoubleHandler):
         missing = [t for t in chosen if t not in tasks]
         if missing:
             raise ApiError(404, "Task not found", "Task id %r not found in DAG with dag_id: '%s'" % (missing, dag_id))
-        chosen = set(chosen)
+        # As DAG.partial_subset: both closures start from the named tasks
+        # only (upstream of the downstream set would pull in siblings).
+        named = set(chosen)
+        chosen = set(named)
         if opt["include_downstream"]:
-            chosen |= self.closure(chosen, {t: v["downstream_task_ids"] for t, v in tasks.items()})
+            chosen |= self.closure(named, {t: v["downstream_task_ids"] for t, v in tasks.items()})
         if opt["include_upstream"]:
-            chosen |= self.closure(chosen, w.upstream(dag_id))
+            chosen |= self.closure(named, w.upstream(dag_id))
         if "dag_run_id" in body:
             run = w.runs[dag_id].get(body["dag_run_id"])
             if run is None:
