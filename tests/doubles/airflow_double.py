@@ -425,20 +425,29 @@ def json_body(req, allowed):
     return body
 
 
-def log_text(ti, attempt):
+def log_text(ti, attempt, upto=None):
+    """The try's log; upto (seconds after its start): only the lines
+    written by then, for a try still running."""
     hdr = "%s.%s %s" % (ti["dag_id"], ti["task_id"], ti["dag_run_id"])
     t0 = attempt["start"]
+    dur = attempt["end"] - t0
 
     def stamp(dt):
         return datetime.datetime.fromtimestamp(t0 + dt, UTC).strftime("[%Y-%m-%d, %H:%M:%S UTC]")
-    lines = [
-        "%s {taskinstance.py:1157} INFO - Dependencies all met for dep_context=non-requeueable deps ti=<TaskInstance: %s [queued]>" % (stamp(0), hdr),
-        "%s {taskinstance.py:1359} INFO - Starting attempt %d of %d" % (stamp(0.1), attempt["try"], ti["max_tries"] + 1),
-        "%s {taskinstance.py:1380} INFO - Executing <Task(%s): %s> on %s" % (stamp(0.2), ti["operator"], ti["task_id"], ti["execution_date"]),
-        "%s {standard_task_runner.py:57} INFO - Started process %d to run task on host %s" % (stamp(0.3), 1000 + h(hdr, attempt["try"]) % 30000, attempt["host"]),
-        "%s {%s.py:88} INFO - Reading s3://ophan-raw-zuora/%s.csv" % (stamp(1.0), ti["task_id"], ti["task_id"]),
+    timed = [
+        (0, "%s {taskinstance.py:1157} INFO - Dependencies all met for dep_context=non-requeueable deps ti=<TaskInstance: %s [queued]>" % (stamp(0), hdr)),
+        (0.1, "%s {taskinstance.py:1359} INFO - Starting attempt %d of %d" % (stamp(0.1), attempt["try"], ti["max_tries"] + 1)),
+        (0.2, "%s {taskinstance.py:1380} INFO - Executing <Task(%s): %s> on %s" % (stamp(0.2), ti["operator"], ti["task_id"], ti["execution_date"])),
+        (0.3, "%s {standard_task_runner.py:57} INFO - Started process %d to run task on host %s" % (stamp(0.3), 1000 + h(hdr, attempt["try"]) % 30000, attempt["host"])),
+        (1.0, "%s {%s.py:88} INFO - Reading s3://ophan-raw-zuora/%s.csv" % (stamp(1.0), ti["task_id"], ti["task_id"])),
     ]
-    dur = attempt["end"] - t0
+    # Progress through the try, so that a running try's log grows.
+    for k in range(1, 5):
+        at = 1.0 + max(dur - 2.0, 0.0) * k / 5.0
+        timed.append((at, "%s {%s.py:104} INFO - Read part %d of 5" % (stamp(at), ti["task_id"], k)))
+    lines = [text for at, text in timed if upto is None or at <= upto]
+    if attempt["state"] == "running":
+        return "\n".join(lines) + "\n"
     if attempt["state"] in ("failed", "up_for_retry"):
         lines += [
             "%s {taskinstance.py:1851} ERROR - Task failed with exception" % stamp(dur - 0.2),
@@ -575,7 +584,7 @@ class AirflowHandler(DoubleHandler):
                 if len(rest) == 4:
                     return json_response(200, w.ti_view(ti))
                 if len(rest) == 6 and rest[4] == "logs":
-                    return self.logs(req, ti, rest[5])
+                    return self.logs(req, ti, rest[5], now)
         raise ApiError(404, "Not Found", "The requested URL was not found on the server.")
 
     def list_dags(self, req, w):
@@ -667,22 +676,28 @@ class AirflowHandler(DoubleHandler):
         return json_response(200, {"task_instances": [w.ti_view(t) for t in tis[offset:offset + limit]],
                                    "total_entries": len(tis)})
 
-    def logs(self, req, ti, try_text):
+    def logs(self, req, ti, try_text, now):
         try:
             n = int(try_text)
         except ValueError:
             raise ApiError(400, "Bad Request", "try_number must be an integer")
         attempt = next((a for a in ti["_tries"] if a["try"] == n), None)
+        upto = None
+        if attempt is None and n == ti["try_number"] and ti["state"] == "running" and ti["_start"] is not None:
+            # The try under way: Airflow serves the log as written so far.
+            attempt = {"try": n, "start": ti["_start"], "end": ti["_start"] + self.state.args.task_seconds / 2.0,
+                       "state": "running", "host": ti["hostname"]}
+            upto = now - ti["_start"]
         if attempt is None:
             raise ApiError(404, "TaskInstance not found",
                            "Task instance %s of run %s has no try %d" % (ti["task_id"], ti["dag_run_id"], n))
-        text = log_text(ti, attempt)
+        text = log_text(ti, attempt, upto)
         accept = req.headers.get("Accept") or ""
         if "text/plain" in accept and "application/json" not in accept:
             return Response(200, text.encode(), "text/plain")
         content = repr([(attempt["host"], text)])
         return json_response(200, {"content": content, "continuation_token": base64.b64encode(
-            json.dumps({"end_of_log": True}).encode()).decode()})
+            json.dumps({"end_of_log": upto is None}).encode()).decode()})
 
     def clear(self, req, w, dag_id, now):
         body = json_body(req, CLEAR_FIELDS)
@@ -811,12 +826,16 @@ class AirflowHandler(DoubleHandler):
         ti = w.tis.get((dag, run_id, task))
         if ti is None:
             return json_response(404, {"error": "no task instance %s/%s/%s" % (dag, run_id, task)})
+        was = ti["state"]
         ti["state"] = b.get("state")
         ti["_active"] = bool(b.get("activate", False))
         ti["_at"] = now
-        if ti["state"] == "running" and ti["_start"] is None:
-            ti["_start"] = now
-            ti["try_number"] += 1
+        if ti["state"] == "running" and was != "running":
+            # A new try starts now (its log grows from here).
+            ti.update(_start=now, _end=None, try_number=ti["try_number"] + 1)
+            ti["hostname"] = "worker-%d.airflow.internal" % (h(ti["task_id"], ti["try_number"]) % 4)
+            if ti["try_number"] > ti["max_tries"] + 1:
+                ti["max_tries"] = ti["try_number"] - 1
         return json_response(200, w.ti_view(ti))
 
 

@@ -1,0 +1,67 @@
+#!/bin/sh
+# The Stages screen's live parts in a real terminal (tmux), against the
+# Airflow double with long virtual lifecycles moved by the test: a running
+# task's log followed as it grows until the task finishes.
+. "$(dirname "$0")/../lib/common.sh"
+. "$LK_ROOT/tests/lib/pg.sh"
+. "$LK_ROOT/tests/lib/doubles.sh"
+. "$LK_ROOT/tests/tui/lib.sh"
+command -v tmux >/dev/null || { lk_fail "tmux" "tmux is not installed"; lk_done; exit 1; }
+pg_start || exit 1
+TUI_DIR=$(lk_tmpdir)/stages_live
+d=$TUI_DIR
+mkdir -p "$d/home"
+db=$(pg_new_db lk_tui_stages_live)
+airflow_double_start --task-seconds 1000 || { lk_fail "airflow double" "did not start"; lk_done; exit 1; }
+cat > "$d/config" <<EOC
+[env "CODE"]
+database = $db
+operator = alice
+airflow.dag = supporter_experience
+EOC
+chmod 600 "$d/config"
+export LAKEOP_CONFIG="$d/config" HOME="$d/home" XDG_STATE_HOME="$d/home/state"
+unset LAKEOP_ENV XDG_CONFIG_HOME
+"$LK_BIN" audit >/dev/null 2>"$d/migrate.err" || { lk_fail "migrate" "$(cat "$d/migrate.err")"; lk_done; exit 1; }
+tui_tmux_init
+R7='scheduled__2024-01-07T00:00:00+00:00'
+advance() { airflow_ctl POST /_control/advance "{\"seconds\": $1}" >/dev/null; }
+start() {   # NAME [VAR=VALUE...]: the console on the double
+    n=$1; shift
+    tui_tmux_start "$n" 160 40 "LAKEOP_AIRFLOW_URL='$LK_AIRFLOW_URL'" LAKEOP_AIRFLOW_USER=ops LAKEOP_AIRFLOW_PASSWORD=pw "$@"
+    lk_check "$n: console starts" tui_wait_for "$n" "airflow:" 15
+}
+
+# ---- a running task's log, followed -----------------------------------------
+# zuora_account of the latest run starts a new try now; its log grows with
+# the double's clock, and following stops once the try has finished.
+airflow_ctl POST /_control/set_state "{\"dag\":\"supporter_experience\",\"run\":\"$R7\",\"state\":\"running\"}" >/dev/null
+airflow_ctl POST /_control/set_state "{\"dag\":\"supporter_experience\",\"run\":\"$R7\",\"task\":\"zuora_account\",\"state\":\"running\",\"activate\":true}" >/dev/null
+start log
+tui_keys log : stages Enter
+lk_check "log: the run shown running" tui_wait_for log "run $R7  running"
+tui_keys log Enter
+lk_check "log: the running try's log" tui_wait_for log "Starting attempt"
+lk_check "log: following" tui_wait_for log "following"
+lk_check "log: only what was written so far" sh -c "! tmux -L '$TUI_SOCK' capture-pane -p -t log | grep -q 'Read part'"
+advance 150
+lk_check "log: new lines as the clock moves" tui_wait_for log "Read part 1 of 5" 10
+lk_check "log: not the later ones yet" sh -c "! tmux -L '$TUI_SOCK' capture-pane -p -t log | grep -q 'Read part 2 of 5'"
+advance 200
+lk_check "log: more lines" tui_wait_for log "Read part 3 of 5" 10
+advance 400
+lk_check "log: the try's end" tui_wait_for log "Marking task as SUCCESS" 10
+lk_check "log: the state is success" tui_wait_for log "state    success"
+lk_check "log: following stopped" tui_wait_gone log "following" 10
+n0=$(airflow_ctl GET '/_control/requests?method=GET&prefix=/api/v1/dags/supporter_experience/dagRuns/' |
+    python3 -c 'import json,sys; print(sum("/logs/" in r["path"] for r in json.load(sys.stdin)["requests"]))')
+sleep 6
+n1=$(airflow_ctl GET '/_control/requests?method=GET&prefix=/api/v1/dags/supporter_experience/dagRuns/' |
+    python3 -c 'import json,sys; print(sum("/logs/" in r["path"] for r in json.load(sys.stdin)["requests"]))')
+[ "$n0" = "$n1" ] && lk_pass "log: no more log requests once finished" || lk_fail "log: no more log requests once finished" "$n0 -> $n1"
+tui_keys log Escape
+tui_keys log q
+lk_check "log: q quits" tui_wait_exit log
+tui_no_asan "$d/log.err"
+
+lk_done
