@@ -27,6 +27,10 @@
 #define STAGES_HEADER_LINES 2
 #define STAGES_POLL_MS 2500
 #define STAGES_POLL_MAX_MS 30000
+/* Runs other than the shown one read per poll while following a clear
+ * that reached them (past, future, recursive): a bounded load per interval,
+ * every run read in turn. */
+#define STAGES_FOLLOW_RUNS_PER_POLL 4
 
 enum { COL_TASK, COL_STATE, COL_TRY, COL_START, COL_END, COL_DURATION, COL_OPERATOR, N_COLS };
 
@@ -79,10 +83,8 @@ struct stages {
     char note[1400];              /* why the last load failed, or what happened */
     enum theme_el note_el;
 
-    /* Live states: the instances a clear touched in the shown run. */
-    char **watch;
-    size_t n_watch;
-    char *watch_run;
+    /* Live states: the instances a clear touched, in any run or DAG. */
+    struct stages_follow follow;
     unsigned timer;
     long poll_ms;
     bool poll_in_flight;
@@ -141,10 +143,21 @@ struct load_job {
     struct airflow_run run;
     bool have_run;
     struct airflow_ti_list tis;
+    /* Other runs holding followed instances, read in the same job. */
+    struct other_run {
+        char *dag_id, *run_id;
+        struct airflow_ti_list tis;
+    } others[STAGES_FOLLOW_RUNS_PER_POLL];
+    size_t n_others;
 };
 
 static void load_job_free(struct load_job *j)
 {
+    for (size_t i = 0; i < j->n_others; i++) {
+        free(j->others[i].dag_id);
+        free(j->others[i].run_id);
+        airflow_ti_list_free(&j->others[i].tis);
+    }
     airflow_ti_list_free(&j->tis);
     airflow_run_free(&j->run);
     stages_tree_free(&j->tree);
@@ -182,6 +195,15 @@ static void load_work(void *wctx, void *p)
     }
     if (st == LK_OK && j->have_run)
         st = airflow_list_task_instances(ctx, j->dag_id, j->run.dag_run_id, &j->tis, &j->err);
+    for (size_t i = 0; i < j->n_others && st == LK_OK; i++) {
+        st = airflow_list_task_instances(ctx, j->others[i].dag_id, j->others[i].run_id,
+                                         &j->others[i].tis, &j->err);
+        if (st == LK_NOTFOUND && j->err.http_status == 404) {
+            /* The run is gone: what it held will not run again. */
+            err_clear(&j->err);
+            st = LK_OK;
+        }
+    }
     j->status = st;
 }
 
@@ -226,49 +248,23 @@ static void schedule_poll(struct stages *st);
 /* Still something to follow: an unfinished run, or a touched instance. */
 static bool live(const struct stages *st)
 {
-    if (!st->have_run)
-        return false;
-    if (st->run.state && (!strcmp(st->run.state, "queued") || !strcmp(st->run.state, "running")))
+    if (stages_follow_live(&st->follow))
         return true;
-    if (!st->watch_run || strcmp(st->watch_run, st->run.dag_run_id) != 0)
-        return false;
-    for (size_t i = 0; i < st->n_watch; i++) {
-        const struct airflow_ti *ti = stages_ti_find(&st->tis, st->watch[i]);
-        if (ti && !airflow_state_finished(ti->state))
-            return true;
-    }
-    return false;
-}
-
-static void watch_clear(struct stages *st)
-{
-    for (size_t i = 0; i < st->n_watch; i++)
-        free(st->watch[i]);
-    xfree(&st->watch);
-    st->n_watch = 0;
-    xfree(&st->watch_run);
+    return st->have_run && st->run.state &&
+           (!strcmp(st->run.state, "queued") || !strcmp(st->run.state, "running"));
 }
 
 /* The watch ended: say how the touched instances finished. */
 static void watch_report(struct stages *st)
 {
-    size_t ok = 0, failed = 0, other = 0;
-    for (size_t i = 0; i < st->n_watch; i++) {
-        const struct airflow_ti *ti = stages_ti_find(&st->tis, st->watch[i]);
-        const char *s = ti ? ti->state : NULL;
-        if (s && !strcmp(s, "success"))
-            ok++;
-        else if (s && (!strcmp(s, "failed") || !strcmp(s, "upstream_failed")))
-            failed++;
-        else
-            other++;
-    }
+    size_t ok, failed, other;
+    stages_follow_count(&st->follow, &ok, &failed, &other);
     tui_message(st->s->tui, failed ? TUI_WARN : TUI_INFO,
                 "cleared tasks finished: %zu success, %zu failed, %zu other", ok, failed, other);
     snprintf(st->note, sizeof st->note, "cleared tasks finished: %zu success, %zu failed, %zu other", ok,
              failed, other);
     st->note_el = failed ? TH_STATE_FAILED : TH_STATE_SUCCESS;
-    watch_clear(st);
+    stages_follow_free(&st->follow);
 }
 
 static void load_done(struct loop *loop, void *p, bool orphaned)
@@ -326,6 +322,10 @@ static void load_done(struct loop *loop, void *p, bool orphaned)
     memset(&j->run, 0, sizeof j->run);
     memset(&j->tis, 0, sizeof j->tis);
     st->loaded = true;
+    if (st->have_run)
+        stages_follow_update(&st->follow, st->dag_id, st->run.dag_run_id, &st->tis);
+    for (size_t i = 0; i < j->n_others; i++)
+        stages_follow_update(&st->follow, j->others[i].dag_id, j->others[i].run_id, &j->others[i].tis);
     fill_table(st);
     if (st->clear_task && !j->poll) {
         char *task = st->clear_task;
@@ -340,7 +340,7 @@ static void load_done(struct loop *loop, void *p, bool orphaned)
             stages_clear_open(st->s, st->dag_id, st->run.dag_run_id, task);
         free(task);
     }
-    if (st->n_watch && !live(st))
+    if (st->follow.n && !live(st))
         watch_report(st);
     if (live(st))
         schedule_poll(st);
@@ -356,6 +356,12 @@ static void submit_load(struct stages *st, bool poll)
     j->dag_id = xstrdup(st->dag_id);
     /* A poll follows the run shown, even when it was "the latest". */
     j->run_id = xstrdup(poll && st->have_run ? st->run.dag_run_id : st->run_id);
+    struct stages_run_ref refs[STAGES_FOLLOW_RUNS_PER_POLL];
+    j->n_others = stages_follow_runs(&st->follow, j->dag_id, j->run_id, refs, STAGES_FOLLOW_RUNS_PER_POLL);
+    for (size_t i = 0; i < j->n_others; i++) {
+        j->others[i].dag_id = xstrdup(refs[i].dag_id);
+        j->others[i].run_id = xstrdup(refs[i].run_id);
+    }
     if (poll) {
         st->poll_in_flight = true;
     } else {
@@ -476,17 +482,14 @@ bool stages_target_is(struct screen *s, const char *run_id, const char *task_id,
 void stages_watch(struct screen *s, const char *run_id, const struct airflow_ti_list *touched)
 {
     struct stages *st = s->st;
-    watch_clear(st);
-    st->watch_run = xstrdup(run_id);
-    st->watch = xcalloc(touched->n ? touched->n : 1, sizeof *st->watch);
-    for (size_t i = 0; i < touched->n; i++) {
-        const struct airflow_ti *ti = &touched->items[i];
-        if (ti->dag_run_id && !strcmp(ti->dag_run_id, run_id) && ti->dag_id &&
-            !strcmp(ti->dag_id, st->dag_id))
-            st->watch[st->n_watch++] = xstrdup(ti->task_id);
-    }
-    snprintf(st->note, sizeof st->note, "watching %zu cleared task instance%s of this run", st->n_watch,
-             st->n_watch == 1 ? "" : "s");
+    stages_follow_set(&st->follow, touched);
+    size_t runs = stages_follow_n_runs(&st->follow);
+    if (runs <= 1)
+        snprintf(st->note, sizeof st->note, "watching %zu cleared task instance%s of this run",
+                 st->follow.n, st->follow.n == 1 ? "" : "s");
+    else
+        snprintf(st->note, sizeof st->note, "watching %zu cleared task instances in %zu runs",
+                 st->follow.n, runs);
     st->note_el = TH_STATE_RUNNING;
     st->poll_ms = STAGES_POLL_MS;
     char *chosen = xstrdup(run_id);
@@ -501,8 +504,9 @@ void stages_show_run(struct screen *s, const char *run_id)
     char *chosen = run_id ? xstrdup(run_id) : NULL;   /* run_id may be st->run_id */
     free(st->run_id);
     st->run_id = chosen;
-    watch_clear(st);
-    st->note[0] = '\0';
+    /* The watch goes on: a clear's instances may be in other runs. */
+    if (!st->follow.n)
+        st->note[0] = '\0';
     submit_load(st, false);
 }
 
@@ -718,7 +722,7 @@ static void stages_close(struct screen *s)
         loop_timer_cancel(s->tui->loop, st->timer);
     if (st->sub)
         delwin(st->sub);
-    watch_clear(st);
+    stages_follow_free(&st->follow);
     tbl_free(st->tbl);
     tbl_free(st->runs);
     airflow_ti_list_free(&st->tis);
@@ -866,7 +870,7 @@ static void stages_status(struct screen *s, char *out, size_t out_size)
         return;
     }
     tbl_status(tb, out, out_size);
-    if (st->n_watch) {
+    if (st->follow.n) {
         size_t l = strlen(out);
         snprintf(out + l, out_size - l, "%swatching", l ? " | " : "");
     }

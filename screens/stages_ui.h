@@ -25,8 +25,9 @@ void stages_put_line(WINDOW *win, int y, const struct theme *th, enum theme_el e
  * show run_id and is task_id still the selected row?  Otherwise why. */
 bool stages_target_is(struct screen *s, const char *run_id, const char *task_id, char *why,
                       size_t why_size);
-/* After a clear: follow the touched instances of the shown run until they
- * finish (polls every 2.5 s, backs off after failures). */
+/* After a clear: shows run_id and follows every touched instance, by (DAG,
+ * run, task), until they finish (polls every 2.5 s, reading the shown run
+ * and a few of the other touched runs in turn; backs off after failures). */
 void stages_watch(struct screen *s, const char *run_id, const struct airflow_ti_list *touched);
 /* Reloads and shows run_id (NULL: the latest). */
 void stages_show_run(struct screen *s, const char *run_id);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The Stages screen's live parts in a real terminal (tmux), against the
 # Airflow double with long virtual lifecycles moved by the test: a running
-# task's log followed as it grows until the task finishes.
+# task's log followed as it grows until the task finishes; a clear with
+# past followed in every run it touched, not only the one shown.
 . "$(dirname "$0")/../lib/common.sh"
 . "$LK_ROOT/tests/lib/pg.sh"
 . "$LK_ROOT/tests/lib/doubles.sh"
@@ -63,5 +64,49 @@ tui_keys log Escape
 tui_keys log q
 lk_check "log: q quits" tui_wait_exit log
 tui_no_asan "$d/log.err"
+
+# ---- a clear with past: every cleared run followed until it finishes -------
+# zuora_account alone in the 2024-01-06 run and every run before it: six
+# instances in six runs, five of them not the run shown.
+airflow_ctl POST /_control/reset >/dev/null
+R6='scheduled__2024-01-06T00:00:00+00:00'
+start past
+tui_keys past : stages Enter
+lk_check "past: Stages on the latest run" tui_wait_for past "(latest)"
+tui_keys past R
+lk_check "past: runs list" tui_wait_for past "Runs, newest first"
+tui_keys past j Enter
+lk_check "past: the 2024-01-06 run" tui_wait_for past "run $R6  failed"
+tui_keys past C
+lk_check "past: the clear screen" tui_wait_for past "11 task instances will re-run"
+tui_keys past d
+lk_check "past: without downstream" tui_wait_for past "1 task instance will re-run"
+tui_keys past p
+lk_check "past: with past, six runs" tui_wait_for past "6 task instances will re-run"
+tui_keys past Enter
+lk_check "past: confirmation" tui_wait_for past "[ Cancel ]  [ OK ]"
+tui_keys past Tab Enter
+lk_check "past: watching six instances in six runs" tui_wait_for past "watching 6 cleared task instances in 6 runs"
+lk_check "past: the double cleared six runs" python3 -c '
+import json, sys, urllib.request
+st = json.load(urllib.request.urlopen(sys.argv[1] + "/_control/state"))
+runs = sorted(r["dag_run_id"][11:21] for r in st["runs"] if r["dag_id"] == "supporter_experience" and r["state"] == "queued")
+assert runs == ["2024-01-0%d" % i for i in range(1, 7)], runs
+' "$LK_AIRFLOW_URL"
+sleep 6   # two polls: nothing has moved, the watch goes on
+lk_check "past: still watching while nothing finished" tui_wait_for past "watching"
+lk_check "past: no early verdict" sh -c "! tmux -L '$TUI_SOCK' capture-pane -p -t past | grep -q 'cleared tasks finished'"
+lk_check "past: the other runs were read" python3 -c '
+import json, sys, urllib.request
+reqs = json.load(urllib.request.urlopen(sys.argv[1] + "/_control/requests?method=GET&prefix=/api/v1/dags/supporter_experience/dagRuns/"))["requests"]
+read = {r["path"].split("/")[6][11:21] for r in reqs if r["path"].endswith("/taskInstances")}
+assert {"2024-01-0%d" % i for i in range(1, 6)} <= read, sorted(read)
+' "$LK_AIRFLOW_URL"
+advance 20000
+lk_check "past: every cleared instance followed to its end" tui_wait_for past "cleared tasks finished: 6 success, 0 failed, 0 other" 30
+lk_check "past: the status line stops watching" tui_wait_gone past "| watching" 10
+tui_keys past q
+lk_check "past: q quits" tui_wait_exit past
+tui_no_asan "$d/past.err"
 
 lk_done
