@@ -133,12 +133,16 @@ class World:
         for i in range(3):
             self.add_scheduled_run("cubic_ingest", i)
 
-    def add_dag(self, dag_id, edges, description, tags, paused, active, cron):
+    def add_dag(self, dag_id, edges, description, tags, paused, active, cron, markers=None):
+        """markers: {task: [external_dag_id, external_task_id]}, ExternalTaskMarkers."""
+        markers = markers or {}
         tasks = collections.OrderedDict()
         for n, (tid, down) in enumerate(edges.items()):
+            op = "ExternalTaskMarker" if tid in markers else operator_of(tid)
             tasks[tid] = {
-                "class_ref": {"class_name": operator_of(tid), "module_path": "guardian.operators"},
-                "task_id": tid, "task_display_name": tid, "operator_name": operator_of(tid),
+                "class_ref": {"class_name": op, "module_path": "airflow.sensors.external_task" if tid in markers
+                              else "guardian.operators"},
+                "task_id": tid, "task_display_name": tid, "operator_name": op,
                 "owner": "data-eng", "start_date": "2023-06-01T00:00:00+00:00", "end_date": None,
                 "trigger_rule": "all_success", "extra_links": [], "depends_on_past": False,
                 "is_mapped": False, "wait_for_downstream": False, "retries": 2 if tid.startswith("zuora") else 0,
@@ -163,7 +167,7 @@ class World:
             "has_task_concurrency_limits": False, "has_import_errors": False,
             "next_dagrun": None, "next_dagrun_data_interval_start": None,
             "next_dagrun_data_interval_end": None, "next_dagrun_create_after": None,
-            "_tasks": tasks,
+            "_tasks": tasks, "_markers": {t: tuple(m) for t, m in markers.items()},
         }
         self.runs[dag_id] = collections.OrderedDict()
         self.update_next(dag_id)
@@ -494,7 +498,8 @@ def apply_seed(world, seed):
     "states":[{"dag","run","task","state"}]}."""
     for d in seed.get("dags", []):
         world.add_dag(d["dag_id"], d["tasks"], d.get("description"), d.get("tags", []),
-                      d.get("is_paused", False), d.get("is_active", True), d.get("schedule", "0 4 * * *"))
+                      d.get("is_paused", False), d.get("is_active", True), d.get("schedule", "0 4 * * *"),
+                      d.get("markers"))
         for i in range(int(d.get("runs", 0))):
             world.add_scheduled_run(d["dag_id"], i)
     for s in seed.get("states", []):
@@ -748,17 +753,11 @@ class AirflowHandler(DoubleHandler):
         for run_id, run in w.runs[dag_id].items():
             if lo is not None and run["_logical"] < lo or hi is not None and run["_logical"] > hi:
                 continue
-            for tid in w.topo(dag_id):
-                ti = w.tis.get((dag_id, run_id, tid))
-                if ti is None or tid not in chosen:
-                    continue
-                if opt["only_failed"] and ti["state"] not in ("failed", "upstream_failed"):
-                    continue
-                if opt["only_running"] and ti["state"] != "running":
-                    continue
-                hits.append((run, ti))
-        hits.sort(key=lambda p: (p[0]["_logical"], p[1]["task_id"]))
-        listing = [{"task_id": ti["task_id"], "dag_id": dag_id, "execution_date": ti["execution_date"],
+            hits += self.select(w, dag_id, run, chosen, opt)
+        if opt["include_subdags"]:
+            hits = self.follow_markers(w, hits, opt)
+        hits.sort(key=lambda p: (p[0]["_logical"], p[1]["dag_id"], p[1]["task_id"]))
+        listing = [{"task_id": ti["task_id"], "dag_id": ti["dag_id"], "execution_date": ti["execution_date"],
                     "dag_run_id": ti["dag_run_id"]} for _, ti in hits]
         if not opt["dry_run"]:
             for run, ti in hits:
@@ -766,13 +765,54 @@ class AirflowHandler(DoubleHandler):
                     ti["state"] = "restarting"
                 else:
                     ti["state"] = None
-                    ti["max_tries"] = ti["try_number"] + tasks[ti["task_id"]]["retries"]
+                    ti["max_tries"] = ti["try_number"] + w.dags[ti["dag_id"]]["_tasks"][ti["task_id"]]["retries"]
                 ti.update(_active=True, _at=now, _queued=None, _start=None, _end=None)
                 if opt["reset_dag_runs"] and run["state"] in ("success", "failed"):
                     run.update(state="queued", end_date=None, _queued_at=now)
             if self.state.empty_clear:
                 listing = []
         return json_response(200, {"task_instances": listing})
+
+    @staticmethod
+    def select(w, dag_id, run, chosen, opt):
+        hits = []
+        for tid in w.topo(dag_id):
+            ti = w.tis.get((dag_id, run["dag_run_id"], tid))
+            if ti is None or tid not in chosen:
+                continue
+            if opt["only_failed"] and ti["state"] not in ("failed", "upstream_failed"):
+                continue
+            if opt["only_running"] and ti["state"] != "running":
+                continue
+            hits.append((run, ti))
+        return hits
+
+    def follow_markers(self, w, hits, opt):
+        """Recursive (include_subdags): a selected ExternalTaskMarker clears
+        its external task and that task's downstream in the external DAG's
+        run of the same logical date, and so on from markers there (at most
+        10 levels, Airflow's max_recursion_depth)."""
+        out, seen = list(hits), {(ti["dag_id"], ti["dag_run_id"], ti["task_id"]) for _, ti in hits}
+        todo = [(run, ti, 0) for run, ti in hits]
+        while todo:
+            run, ti, depth = todo.pop(0)
+            marker = w.dags[ti["dag_id"]]["_markers"].get(ti["task_id"])
+            if marker is None or depth >= 10:
+                continue
+            ext_dag, ext_task = marker
+            ext_run = next((r for r in w.runs.get(ext_dag, {}).values()
+                            if abs(r["_logical"] - run["_logical"]) < 1e-6), None)
+            if ext_run is None:
+                continue
+            tasks = w.dags[ext_dag]["_tasks"]
+            chosen = {ext_task} | self.closure({ext_task}, {t: v["downstream_task_ids"] for t, v in tasks.items()})
+            for hit in self.select(w, ext_dag, ext_run, chosen, opt):
+                key = (ext_dag, ext_run["dag_run_id"], hit[1]["task_id"])
+                if key not in seen:
+                    seen.add(key)
+                    out.append(hit)
+                    todo.append((hit[0], hit[1], depth + 1))
+        return out
 
     @staticmethod
     def closure(start, edges):
