@@ -14,6 +14,7 @@
 #ifndef LAKEOP_STAGES_H
 #define LAKEOP_STAGES_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -67,9 +68,15 @@ const struct airflow_ti *stages_ti_find(const struct airflow_ti_list *tis, const
 enum lk_status stages_clear_body(const struct airflow_clear_opts *opts, char **out,
                                  struct lk_error *err);
 
+/* The task instances an operation touched, for its audit record: a JSON
+ * array of {"dag_id","task_id","dag_run_id","state"} (empty for NULL).  The
+ * caller owns the reference. */
+json_t *stages_touched_json(const struct airflow_ti_list *touched);
+
 /* The audit parameters of a clear: the DAG, the options and the task
- * instances touched ({"dag_id","task_id","dag_run_id","state"} each), as a
- * JSON object.  touched may be NULL.  Caller frees. */
+ * instances touched (stages_touched_json: the dry run's list, whose states
+ * are the ones before the clear; the server's answer has none), as a JSON
+ * object.  touched may be NULL.  Caller frees. */
 char *stages_clear_params_json(const char *dag_id, const struct airflow_clear_opts *opts,
                                const struct airflow_ti_list *touched);
 

@@ -558,11 +558,25 @@ static void change_work(void *wctx, void *p)
         if (j->status == LK_OK) {
             j->new_run = xstrdup(run.dag_run_id);
             json_object_set_new(params, "dag_run_id", json_string(run.dag_run_id));
+            json_object_set_new(params, "state", run.state ? json_string(run.state) : json_null());
+            /* The new run's instances, one more read: the trigger happened
+             * whether or not it answers. */
+            struct airflow_ti_list tis;
+            struct lk_error lerr;
+            err_clear(&lerr);
+            if (airflow_list_task_instances(ctx, j->dag_id, run.dag_run_id, &tis, &lerr) == LK_OK) {
+                json_object_set_new(params, "task_instances", stages_touched_json(&tis));
+                airflow_ti_list_free(&tis);
+            } else {
+                json_object_set_new(params, "task_instances", json_null());
+            }
             airflow_run_free(&run);
         }
     } else {
         j->status = airflow_set_paused(ctx, j->dag_id, j->pause, NULL, &j->err);
         json_object_set_new(params, "is_paused", json_boolean(j->pause));
+        /* Pausing changes the DAG, no task instance. */
+        json_object_set_new(params, "task_instances", json_array());
     }
     if (db) {
         char *text = jx_dump(params);

@@ -214,7 +214,9 @@ static void apply_work(void *wctx, void *p)
                  j->from_preview ? " (Airflow listed none; the list is the dry run's)" : "");
     else
         err_text(&j->err, msg, sizeof msg);
-    char *params = stages_clear_params_json(j->dag_id, &os.o, j->status == LK_OK ? &j->done : &j->preview);
+    /* The dry run's list: it has the states before the clear (the server's
+     * answer has none, and may be empty). */
+    char *params = stages_clear_params_json(j->dag_id, &os.o, &j->preview);
     char *target = xasprintf("%s/%s/%s", j->dag_id, j->run_id, j->task_id);
     const struct audit_entry e = {
         .operator_name = j->operator_name, .env = j->env_name, .action = "stage.clear",
