@@ -8,6 +8,7 @@
  * at a time (a slow server never piles them up); after a failed poll the
  * interval doubles up to 30 s and the old states stay shown with
  * "refresh failed: ...". */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "tui.h"
 
 #define STAGES_HEADER_LINES 2
+#define STAGES_NOTE_MAX_LINES 3   /* an error note wraps so the server's words show */
 #define STAGES_POLL_MS 2500
 #define STAGES_POLL_MAX_MS 30000
 /* Runs other than the shown one read per poll while following a clear
@@ -63,6 +65,7 @@ struct stages {
     struct screen *s;
     struct tbl *tbl;
     WINDOW *sub;                  /* the table's part of the body */
+    int sub_y;                    /* where sub starts (the header grows with an error) */
     char *dag_id;
     char *run_id;                 /* chosen run; NULL: the latest */
     char *focus_task;             /* `:stages DAG TASK`: the cursor's row once loaded */
@@ -766,6 +769,50 @@ void stages_put_line(WINDOW *win, int y, const struct theme *th, enum theme_el e
     free(inert);
 }
 
+int stages_put_wrapped(WINDOW *win, int y, int max_lines, const struct theme *th,
+                       enum theme_el el, const char *raw)
+{
+    char *inert = text_inert(raw);
+    const char *p = inert;
+    int used = 0, w = getmaxx(win) - 2;
+    while (*p && used < max_lines && w > 0) {
+        char fit[1024];
+        /* The last line allowed ends with an ellipsis when text remains. */
+        bool last = used == max_lines - 1;
+        text_fit(p, w, last, fit, sizeof fit);
+        size_t n = strlen(fit);
+        if (!n)
+            break;
+        if (!last && p[n]) {
+            /* Break at a space when there is one in the second half. */
+            char *sp = strrchr(fit, ' ');
+            if (sp && sp - fit > (ptrdiff_t)(n / 2)) {
+                *sp = '\0';
+                n = (size_t)(sp - fit);
+            }
+        }
+        wmove(win, y + used, 0);
+        wclrtoeol(win);
+        wattrset(win, theme_attr(th, el));
+        mvwaddstr(win, y + used, 1, fit);
+        wattrset(win, theme_attr(th, TH_NORMAL));
+        p += n;
+        while (*p == ' ')
+            p++;
+        used++;
+    }
+    free(inert);
+    return used;
+}
+
+void stages_note_error(struct screen *s, const char *text)
+{
+    struct stages *st = s->st;
+    snprintf(st->note, sizeof st->note, "%s", text);
+    st->note_el = TH_STATUS_ERROR;
+    tui_dirty(s, true);
+}
+
 static void stages_draw(struct screen *s, WINDOW *win, bool full)
 {
     struct stages *st = s->st;
@@ -781,22 +828,30 @@ static void stages_draw(struct screen *s, WINDOW *win, bool full)
                  st->have_dag && st->dag.is_paused ? " (paused)" : "",
                  st->loaded ? "no runs yet" : "loading...");
     stages_put_line(win, 0, th, st->have_run ? stages_state_el(st->run.state) : TH_NORMAL, line);
+    int top = STAGES_HEADER_LINES;
     if (h > 1 && st->runs_mode)
         stages_put_line(win, 1, th, TH_DIM,
                         "Runs, newest first.   Enter: show this run   Esc: back to the tasks");
+    else if (h > 1 && st->note[0] && st->note_el == TH_STATUS_ERROR && h > STAGES_HEADER_LINES + STAGES_NOTE_MAX_LINES)
+        top = 1 + stages_put_wrapped(win, 1, STAGES_NOTE_MAX_LINES, th, st->note_el, st->note);
     else if (h > 1)
         stages_put_line(win, 1, th, st->note[0] ? st->note_el : TH_DIM,
                         st->note[0] ? st->note
                                     : "Enter: detail and log   C: clear   R: runs   T: trigger   "
                                       "P: pause/unpause");
-    if (h <= STAGES_HEADER_LINES)
+    if (top < STAGES_HEADER_LINES)
+        top = STAGES_HEADER_LINES;
+    if (h <= top)
         return;
-    if (st->sub && (getmaxy(st->sub) != h - STAGES_HEADER_LINES || getmaxx(st->sub) != w)) {
+    if (st->sub && (getmaxy(st->sub) != h - top || getmaxx(st->sub) != w || st->sub_y != top)) {
         delwin(st->sub);
         st->sub = NULL;
+        full = true;
     }
-    if (!st->sub)
-        st->sub = derwin(win, h - STAGES_HEADER_LINES, w, STAGES_HEADER_LINES, 0);
+    if (!st->sub) {
+        st->sub = derwin(win, h - top, w, top, 0);
+        st->sub_y = top;
+    }
     if (st->sub && tbl_draw(st->runs_mode ? st->runs : st->tbl, st->sub, th, full))
         wsyncup(st->sub);
 }

@@ -2,7 +2,8 @@
 # The Stages screen's live parts in a real terminal (tmux), against the
 # Airflow double with long virtual lifecycles moved by the test: a running
 # task's log followed as it grows until the task finishes; a clear with
-# past followed in every run it touched, not only the one shown.
+# past followed in every run it touched, not only the one shown; the clear
+# screen's failures (a 403 dry run, a 404 real clear) in the server's words.
 . "$(dirname "$0")/../lib/common.sh"
 . "$LK_ROOT/tests/lib/pg.sh"
 . "$LK_ROOT/tests/lib/doubles.sh"
@@ -26,6 +27,10 @@ unset LAKEOP_ENV XDG_CONFIG_HOME
 "$LK_BIN" audit >/dev/null 2>"$d/migrate.err" || { lk_fail "migrate" "$(cat "$d/migrate.err")"; lk_done; exit 1; }
 tui_tmux_init
 R7='scheduled__2024-01-07T00:00:00+00:00'
+joined_has() {   # NAME TEXT: TEXT on the screen, wrapped lines joined by a space
+    tui_screen "$1" | python3 -c 'import sys; t = " ".join(l.strip() for l in sys.stdin); sys.exit(sys.argv[1] not in t)' "$2" ||
+        { echo "no '$2' on the screen:"; tui_screen "$1"; return 1; }
+}
 advance() { airflow_ctl POST /_control/advance "{\"seconds\": $1}" >/dev/null; }
 start() {   # NAME [VAR=VALUE...]: the console on the double
     n=$1; shift
@@ -108,5 +113,48 @@ lk_check "past: the status line stops watching" tui_wait_gone past "| watching" 
 tui_keys past q
 lk_check "past: q quits" tui_wait_exit past
 tui_no_asan "$d/past.err"
+
+# ---- the clear screen's failures: the server's words, nothing cleared -----
+fingerprint() { airflow_ctl GET /_control/state | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])'; }
+real_clears() {
+    airflow_ctl GET '/_control/requests?method=POST&path=/api/v1/dags/supporter_experience/clearTaskInstances' |
+        python3 -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin)["requests"] if r["body"] and r["body"].get("dry_run") is False))'
+}
+airflow_ctl POST /_control/reset >/dev/null
+fp0=$(fingerprint)
+# A read-only Airflow user: even the dry run is refused (403).
+start viewer LAKEOP_AIRFLOW_USER=viewer
+tui_keys viewer : stages Enter
+lk_check "403: Stages reads as the viewer" tui_wait_for viewer "(latest)"
+tui_keys viewer C
+lk_check "403: the dry run failed, in the server's words" tui_wait_for viewer "dry run failed:"
+lk_check "403: the whole error shown, the server's title at its end" joined_has viewer "ask an Airflow admin to grant it (HTTP 403 Forbidden)"
+tui_keys viewer Enter
+lk_check "403: Enter does not clear without a dry-run list" tui_wait_for viewer "no dry-run list:"
+lk_check "403: no confirmation asked" sh -c "! tmux -L '$TUI_SOCK' capture-pane -p -t viewer | grep -qF '[ Cancel ]'"
+tui_keys viewer Escape
+tui_keys viewer q
+lk_check "403: q quits" tui_wait_exit viewer
+tui_no_asan "$d/viewer.err"
+[ "$(real_clears)" = 0 ] && [ "$(fingerprint)" = "$fp0" ] && lk_pass "403: nothing cleared" || lk_fail "403: nothing cleared" "$(real_clears) real clears"
+
+# The run vanishes between the dry run and the clear: the real clear's 404.
+start gone
+tui_keys gone : stages Enter
+lk_check "404: Stages" tui_wait_for gone "(latest)"
+tui_keys gone C
+lk_check "404: the dry run listed" tui_wait_for gone "11 task instances will re-run"
+airflow_ctl POST /_control/fault "{\"match\":\"POST /api/v1/dags/supporter_experience/clearTaskInstances\",\"status\":404,\"body\":{\"type\":\"https://airflow.apache.org/docs/apache-airflow/2.10.5/stable-rest-api-ref.html#section/Errors/NotFound\",\"title\":\"Dag Run not found\",\"status\":404,\"detail\":\"Dag Run id $R7 not found in dag supporter_experience\"}}" >/dev/null
+tui_keys gone Enter
+lk_check "404: confirmation" tui_wait_for gone "[ Cancel ]  [ OK ]"
+tui_keys gone Tab Enter
+lk_check "404: the clear failed" tui_wait_for gone "clear zuora_account failed, nothing cleared:" 10
+lk_check "404: our words and the server's, whole" joined_has gone "Airflow has no DAG supporter_experience or no run $R7 in it (HTTP 404 Dag Run not found: Dag Run id $R7 not found in dag supporter_experience)"
+lk_check "404: no watch after a failed clear" sh -c "! tmux -L '$TUI_SOCK' capture-pane -p -t gone | grep -q 'watching'"
+[ "$(fingerprint)" = "$fp0" ] && lk_pass "404: nothing cleared (fingerprint)" || lk_fail "404: nothing cleared (fingerprint)" "changed"
+lk_check "404: audited as failed with the server's words" test "$(psql -X -qAt -h "$LK_PG_HOST" -p "$LK_PG_PORT" -U postgres -d lk_tui_stages_live -c "SELECT result || ' ' || (message LIKE '%Dag Run not found%') FROM lakeop.audit WHERE action = 'stage.clear' ORDER BY id DESC LIMIT 1")" = "failed true"
+tui_keys gone q
+lk_check "404: q quits" tui_wait_exit gone
+tui_no_asan "$d/gone.err"
 
 lk_done
