@@ -142,9 +142,16 @@ tui_no_asan "$d/viewer.err"
 start gone
 tui_keys gone : stages Enter
 lk_check "404: Stages" tui_wait_for gone "(latest)"
+gone404() {   # the next clearTaskInstances answers the server's 404 for an unknown run
+    airflow_ctl POST /_control/fault "{\"match\":\"POST /api/v1/dags/supporter_experience/clearTaskInstances\",\"status\":404,\"body\":{\"type\":\"https://airflow.apache.org/docs/apache-airflow/2.10.5/stable-rest-api-ref.html#section/Errors/NotFound\",\"title\":\"Dag Run not found\",\"status\":404,\"detail\":\"Dag Run id $R7 not found in dag supporter_experience\"}}" >/dev/null
+}
+gone404
 tui_keys gone C
-lk_check "404: the dry run listed" tui_wait_for gone "11 task instances will re-run"
-airflow_ctl POST /_control/fault "{\"match\":\"POST /api/v1/dags/supporter_experience/clearTaskInstances\",\"status\":404,\"body\":{\"type\":\"https://airflow.apache.org/docs/apache-airflow/2.10.5/stable-rest-api-ref.html#section/Errors/NotFound\",\"title\":\"Dag Run not found\",\"status\":404,\"detail\":\"Dag Run id $R7 not found in dag supporter_experience\"}}" >/dev/null
+lk_check "404: the dry run failed" tui_wait_for gone "dry run failed:"
+lk_check "404: the dry run's error whole, with the server's words" joined_has gone "Airflow has no DAG supporter_experience or no run $R7 in it (HTTP 404 Dag Run not found: Dag Run id $R7 not found in dag supporter_experience)"
+tui_keys gone r
+lk_check "404: r asks again, the dry run listed" tui_wait_for gone "11 task instances will re-run"
+gone404
 tui_keys gone Enter
 lk_check "404: confirmation" tui_wait_for gone "[ Cancel ]  [ OK ]"
 tui_keys gone Tab Enter
