@@ -170,6 +170,12 @@ out=$("$LK_BIN" clear zuora_account --dag nosuch --dry-run 2>&1); rc=$?
 [ "$rc" -eq 4 ] && printf '%s' "$out" | grep -q "no DAG nosuch" && lk_pass "unknown DAG: 4" || lk_fail "unknown DAG" "rc=$rc $out"
 out=$("$LK_BIN" clear no_such_task --dry-run 2>&1); rc=$?
 [ "$rc" -eq 4 ] && printf '%s' "$out" | grep -q "has no task no_such_task" && lk_pass "unknown task: 4" || lk_fail "unknown task" "rc=$rc $out"
+# Airflow answers an unknown task with an empty list, not 404: lakeop names
+# it from the task list before asking, and sends no clear at all.
+n0=$(clears | wc -l)
+out=$("$LK_BIN" clear no_such_task --yes 2>&1); rc=$?
+[ "$rc" -eq 4 ] && printf '%s' "$out" | grep -q "has no task no_such_task" && [ "$(clears | wc -l)" = "$n0" ] &&
+    lk_pass "unknown task: named by lakeop, no clear sent" || lk_fail "unknown task, real" "rc=$rc $out"
 out=$("$LK_BIN" clear zuora_account --run scheduled__1999-01-01T00:00:00+00:00 --yes 2>&1); rc=$?
 [ "$rc" -eq 4 ] && printf '%s' "$out" | grep -q "DAGRun with DAG ID" && lk_pass "unknown run: 4 with the server's words" || lk_fail "unknown run" "rc=$rc $out"
 

@@ -137,6 +137,8 @@ clear '{"dry_run":"no"}'
 problem "clear: not a boolean" 400
 a POST /dags/nope/clearTaskInstances '{}'; problem "clear: unknown DAG" 404
 clear '{"dag_run_id":"nope"}'; problem "clear: unknown run" 404
+clear "{\"dry_run\":false,\"dag_run_id\":\"$R6\",\"task_ids\":[\"no_such_task\"],\"only_failed\":false,\"reset_dag_runs\":true}"
+jchk "clear: an unknown task is no error and clears nothing" 'd=={"task_instances":[]}'
 
 # ---- clear: dry runs change nothing
 state "$T/s0.json"
