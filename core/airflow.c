@@ -396,6 +396,11 @@ enum lk_status airflow_clear(struct lk_ctx *ctx, const char *dag_id,
     /* A real clear is not repeated on its own: the operator sees the
      * failure and decides (the dry run is harmless to retry). */
     st = call_json(ctx, "POST", path, body, what, opts->dry_run ? 0 : 1, &resp, err);
+    if (st == LK_NOTFOUND && err && err->http_status == 404)
+        /* The endpoint's 404 is an unknown DAG or run (the server's words
+         * stay beside ours and say which). */
+        err_set(err, LK_NOTFOUND, "Airflow has no DAG %s or no run %s in it", dag_id,
+                opts->dag_run_id);
     if (st == LK_OK)
         st = airflow_parse_task_instances(buf_cstr(&resp.body), out, NULL, err);
     if (st != LK_OK)

@@ -300,6 +300,21 @@ static json_t *str_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
+json_t *stages_touched_json(const struct airflow_ti_list *touched)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; touched && i < touched->n; i++) {
+        const struct airflow_ti *ti = &touched->items[i];
+        json_t *e = json_object();
+        json_object_set_new(e, "dag_id", str_or_null(ti->dag_id));
+        json_object_set_new(e, "task_id", str_or_null(ti->task_id));
+        json_object_set_new(e, "dag_run_id", str_or_null(ti->dag_run_id));
+        json_object_set_new(e, "state", str_or_null(ti->state));
+        json_array_append_new(list, e);
+    }
+    return list;
+}
+
 char *stages_clear_params_json(const char *dag_id, const struct airflow_clear_opts *opts,
                                const struct airflow_ti_list *touched)
 {
@@ -318,17 +333,7 @@ char *stages_clear_params_json(const char *dag_id, const struct airflow_clear_op
     json_object_set_new(o, "only_failed", json_boolean(opts->only_failed));
     json_object_set_new(o, "recursive", json_boolean(opts->recursive));
     json_object_set_new(o, "reset_dag_runs", json_boolean(opts->reset_dag_runs));
-    json_t *list = json_array();
-    for (size_t i = 0; touched && i < touched->n; i++) {
-        const struct airflow_ti *ti = &touched->items[i];
-        json_t *e = json_object();
-        json_object_set_new(e, "dag_id", str_or_null(ti->dag_id));
-        json_object_set_new(e, "task_id", str_or_null(ti->task_id));
-        json_object_set_new(e, "dag_run_id", str_or_null(ti->dag_run_id));
-        json_object_set_new(e, "state", str_or_null(ti->state));
-        json_array_append_new(list, e);
-    }
-    json_object_set_new(o, "task_instances", list);
+    json_object_set_new(o, "task_instances", stages_touched_json(touched));
     char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     char *out = xstrdup(text ? text : "{}");

@@ -14,6 +14,7 @@
 #ifndef LAKEOP_STAGES_H
 #define LAKEOP_STAGES_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -67,9 +68,15 @@ const struct airflow_ti *stages_ti_find(const struct airflow_ti_list *tis, const
 enum lk_status stages_clear_body(const struct airflow_clear_opts *opts, char **out,
                                  struct lk_error *err);
 
+/* The task instances an operation touched, for its audit record: a JSON
+ * array of {"dag_id","task_id","dag_run_id","state"} (empty for NULL).  The
+ * caller owns the reference. */
+json_t *stages_touched_json(const struct airflow_ti_list *touched);
+
 /* The audit parameters of a clear: the DAG, the options and the task
- * instances touched ({"dag_id","task_id","dag_run_id","state"} each), as a
- * JSON object.  touched may be NULL.  Caller frees. */
+ * instances touched (stages_touched_json: the dry run's list, whose states
+ * are the ones before the clear; the server's answer has none), as a JSON
+ * object.  touched may be NULL.  Caller frees. */
 char *stages_clear_params_json(const char *dag_id, const struct airflow_clear_opts *opts,
                                const struct airflow_ti_list *touched);
 
@@ -93,6 +100,47 @@ enum lk_status stages_clear_apply(struct lk_ctx *ctx, const char *dag_id,
                                   const struct airflow_ti_list *preview,
                                   struct airflow_ti_list *out, bool *from_preview,
                                   struct lk_error *err);
+
+/* Following the instances a clear touched until they finish, by (DAG, run,
+ * task): with past, future or recursive they sit in other runs and DAGs
+ * than the one shown (stages_follow.c).  A state is unknown until a read
+ * of its run reported it; an instance its run no longer lists counts as
+ * removed. */
+struct stages_follow_ti {
+    char *dag_id, *run_id, *task_id;
+    char *state;                /* NULL: no state (or not read yet) */
+    bool known;                 /* a read of its run reported it */
+};
+
+struct stages_follow {
+    struct stages_follow_ti *items;
+    size_t n;
+    size_t next;                /* round robin over the runs to read */
+};
+
+struct stages_run_ref {
+    const char *dag_id, *run_id;  /* borrowed from the follow */
+};
+
+/* Replaces what *f follows with the touched instances (all unknown). */
+void stages_follow_set(struct stages_follow *f, const struct airflow_ti_list *touched);
+void stages_follow_free(struct stages_follow *f);
+/* Up to max distinct (DAG, run) pairs still holding an unfinished instance,
+ * other than (skip_dag, skip_run) (the run read anyway; either may be NULL),
+ * taking turns from one call to the next so that every run is read within
+ * a bounded number of calls.  Returns how many; out borrows from f. */
+size_t stages_follow_runs(struct stages_follow *f, const char *skip_dag, const char *skip_run,
+                          struct stages_run_ref *out, size_t max);
+/* A read of (dag_id, run_id)'s task instances: the states of f's instances
+ * in that run. */
+void stages_follow_update(struct stages_follow *f, const char *dag_id, const char *run_id,
+                          const struct airflow_ti_list *tis);
+/* Some followed instance may still change. */
+bool stages_follow_live(const struct stages_follow *f);
+/* How many distinct runs the followed instances are in. */
+size_t stages_follow_n_runs(const struct stages_follow *f);
+/* The followed instances by outcome: success, failed or upstream_failed, other. */
+void stages_follow_count(const struct stages_follow *f, size_t *ok, size_t *failed, size_t *other);
 
 /* The failed and upstream_failed task instances of the DAG's latest run
  * (by execution date), sorted by task_id; an empty list when the DAG never

@@ -8,6 +8,7 @@
  * at a time (a slow server never piles them up); after a failed poll the
  * interval doubles up to 30 s and the old states stay shown with
  * "refresh failed: ...". */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +26,13 @@
 #include "tui.h"
 
 #define STAGES_HEADER_LINES 2
+#define STAGES_NOTE_MAX_LINES 3   /* an error note wraps so the server's words show */
 #define STAGES_POLL_MS 2500
 #define STAGES_POLL_MAX_MS 30000
+/* Runs other than the shown one read per poll while following a clear
+ * that reached them (past, future, recursive): a bounded load per interval,
+ * every run read in turn. */
+#define STAGES_FOLLOW_RUNS_PER_POLL 4
 
 enum { COL_TASK, COL_STATE, COL_TRY, COL_START, COL_END, COL_DURATION, COL_OPERATOR, N_COLS };
 
@@ -59,6 +65,7 @@ struct stages {
     struct screen *s;
     struct tbl *tbl;
     WINDOW *sub;                  /* the table's part of the body */
+    int sub_y;                    /* where sub starts (the header grows with an error) */
     char *dag_id;
     char *run_id;                 /* chosen run; NULL: the latest */
     char *focus_task;             /* `:stages DAG TASK`: the cursor's row once loaded */
@@ -79,10 +86,8 @@ struct stages {
     char note[1400];              /* why the last load failed, or what happened */
     enum theme_el note_el;
 
-    /* Live states: the instances a clear touched in the shown run. */
-    char **watch;
-    size_t n_watch;
-    char *watch_run;
+    /* Live states: the instances a clear touched, in any run or DAG. */
+    struct stages_follow follow;
     unsigned timer;
     long poll_ms;
     bool poll_in_flight;
@@ -141,10 +146,21 @@ struct load_job {
     struct airflow_run run;
     bool have_run;
     struct airflow_ti_list tis;
+    /* Other runs holding followed instances, read in the same job. */
+    struct other_run {
+        char *dag_id, *run_id;
+        struct airflow_ti_list tis;
+    } others[STAGES_FOLLOW_RUNS_PER_POLL];
+    size_t n_others;
 };
 
 static void load_job_free(struct load_job *j)
 {
+    for (size_t i = 0; i < j->n_others; i++) {
+        free(j->others[i].dag_id);
+        free(j->others[i].run_id);
+        airflow_ti_list_free(&j->others[i].tis);
+    }
     airflow_ti_list_free(&j->tis);
     airflow_run_free(&j->run);
     stages_tree_free(&j->tree);
@@ -182,6 +198,15 @@ static void load_work(void *wctx, void *p)
     }
     if (st == LK_OK && j->have_run)
         st = airflow_list_task_instances(ctx, j->dag_id, j->run.dag_run_id, &j->tis, &j->err);
+    for (size_t i = 0; i < j->n_others && st == LK_OK; i++) {
+        st = airflow_list_task_instances(ctx, j->others[i].dag_id, j->others[i].run_id,
+                                         &j->others[i].tis, &j->err);
+        if (st == LK_NOTFOUND && j->err.http_status == 404) {
+            /* The run is gone: what it held will not run again. */
+            err_clear(&j->err);
+            st = LK_OK;
+        }
+    }
     j->status = st;
 }
 
@@ -226,49 +251,23 @@ static void schedule_poll(struct stages *st);
 /* Still something to follow: an unfinished run, or a touched instance. */
 static bool live(const struct stages *st)
 {
-    if (!st->have_run)
-        return false;
-    if (st->run.state && (!strcmp(st->run.state, "queued") || !strcmp(st->run.state, "running")))
+    if (stages_follow_live(&st->follow))
         return true;
-    if (!st->watch_run || strcmp(st->watch_run, st->run.dag_run_id) != 0)
-        return false;
-    for (size_t i = 0; i < st->n_watch; i++) {
-        const struct airflow_ti *ti = stages_ti_find(&st->tis, st->watch[i]);
-        if (ti && !airflow_state_finished(ti->state))
-            return true;
-    }
-    return false;
-}
-
-static void watch_clear(struct stages *st)
-{
-    for (size_t i = 0; i < st->n_watch; i++)
-        free(st->watch[i]);
-    xfree(&st->watch);
-    st->n_watch = 0;
-    xfree(&st->watch_run);
+    return st->have_run && st->run.state &&
+           (!strcmp(st->run.state, "queued") || !strcmp(st->run.state, "running"));
 }
 
 /* The watch ended: say how the touched instances finished. */
 static void watch_report(struct stages *st)
 {
-    size_t ok = 0, failed = 0, other = 0;
-    for (size_t i = 0; i < st->n_watch; i++) {
-        const struct airflow_ti *ti = stages_ti_find(&st->tis, st->watch[i]);
-        const char *s = ti ? ti->state : NULL;
-        if (s && !strcmp(s, "success"))
-            ok++;
-        else if (s && (!strcmp(s, "failed") || !strcmp(s, "upstream_failed")))
-            failed++;
-        else
-            other++;
-    }
+    size_t ok, failed, other;
+    stages_follow_count(&st->follow, &ok, &failed, &other);
     tui_message(st->s->tui, failed ? TUI_WARN : TUI_INFO,
                 "cleared tasks finished: %zu success, %zu failed, %zu other", ok, failed, other);
     snprintf(st->note, sizeof st->note, "cleared tasks finished: %zu success, %zu failed, %zu other", ok,
              failed, other);
     st->note_el = failed ? TH_STATE_FAILED : TH_STATE_SUCCESS;
-    watch_clear(st);
+    stages_follow_free(&st->follow);
 }
 
 static void load_done(struct loop *loop, void *p, bool orphaned)
@@ -326,6 +325,10 @@ static void load_done(struct loop *loop, void *p, bool orphaned)
     memset(&j->run, 0, sizeof j->run);
     memset(&j->tis, 0, sizeof j->tis);
     st->loaded = true;
+    if (st->have_run)
+        stages_follow_update(&st->follow, st->dag_id, st->run.dag_run_id, &st->tis);
+    for (size_t i = 0; i < j->n_others; i++)
+        stages_follow_update(&st->follow, j->others[i].dag_id, j->others[i].run_id, &j->others[i].tis);
     fill_table(st);
     if (st->clear_task && !j->poll) {
         char *task = st->clear_task;
@@ -340,7 +343,7 @@ static void load_done(struct loop *loop, void *p, bool orphaned)
             stages_clear_open(st->s, st->dag_id, st->run.dag_run_id, task);
         free(task);
     }
-    if (st->n_watch && !live(st))
+    if (st->follow.n && !live(st))
         watch_report(st);
     if (live(st))
         schedule_poll(st);
@@ -356,6 +359,12 @@ static void submit_load(struct stages *st, bool poll)
     j->dag_id = xstrdup(st->dag_id);
     /* A poll follows the run shown, even when it was "the latest". */
     j->run_id = xstrdup(poll && st->have_run ? st->run.dag_run_id : st->run_id);
+    struct stages_run_ref refs[STAGES_FOLLOW_RUNS_PER_POLL];
+    j->n_others = stages_follow_runs(&st->follow, j->dag_id, j->run_id, refs, STAGES_FOLLOW_RUNS_PER_POLL);
+    for (size_t i = 0; i < j->n_others; i++) {
+        j->others[i].dag_id = xstrdup(refs[i].dag_id);
+        j->others[i].run_id = xstrdup(refs[i].run_id);
+    }
     if (poll) {
         st->poll_in_flight = true;
     } else {
@@ -476,17 +485,14 @@ bool stages_target_is(struct screen *s, const char *run_id, const char *task_id,
 void stages_watch(struct screen *s, const char *run_id, const struct airflow_ti_list *touched)
 {
     struct stages *st = s->st;
-    watch_clear(st);
-    st->watch_run = xstrdup(run_id);
-    st->watch = xcalloc(touched->n ? touched->n : 1, sizeof *st->watch);
-    for (size_t i = 0; i < touched->n; i++) {
-        const struct airflow_ti *ti = &touched->items[i];
-        if (ti->dag_run_id && !strcmp(ti->dag_run_id, run_id) && ti->dag_id &&
-            !strcmp(ti->dag_id, st->dag_id))
-            st->watch[st->n_watch++] = xstrdup(ti->task_id);
-    }
-    snprintf(st->note, sizeof st->note, "watching %zu cleared task instance%s of this run", st->n_watch,
-             st->n_watch == 1 ? "" : "s");
+    stages_follow_set(&st->follow, touched);
+    size_t runs = stages_follow_n_runs(&st->follow);
+    if (runs <= 1)
+        snprintf(st->note, sizeof st->note, "watching %zu cleared task instance%s of this run",
+                 st->follow.n, st->follow.n == 1 ? "" : "s");
+    else
+        snprintf(st->note, sizeof st->note, "watching %zu cleared task instances in %zu runs",
+                 st->follow.n, runs);
     st->note_el = TH_STATE_RUNNING;
     st->poll_ms = STAGES_POLL_MS;
     char *chosen = xstrdup(run_id);
@@ -501,8 +507,9 @@ void stages_show_run(struct screen *s, const char *run_id)
     char *chosen = run_id ? xstrdup(run_id) : NULL;   /* run_id may be st->run_id */
     free(st->run_id);
     st->run_id = chosen;
-    watch_clear(st);
-    st->note[0] = '\0';
+    /* The watch goes on: a clear's instances may be in other runs. */
+    if (!st->follow.n)
+        st->note[0] = '\0';
     submit_load(st, false);
 }
 
@@ -554,11 +561,25 @@ static void change_work(void *wctx, void *p)
         if (j->status == LK_OK) {
             j->new_run = xstrdup(run.dag_run_id);
             json_object_set_new(params, "dag_run_id", json_string(run.dag_run_id));
+            json_object_set_new(params, "state", run.state ? json_string(run.state) : json_null());
+            /* The new run's instances, one more read: the trigger happened
+             * whether or not it answers. */
+            struct airflow_ti_list tis;
+            struct lk_error lerr;
+            err_clear(&lerr);
+            if (airflow_list_task_instances(ctx, j->dag_id, run.dag_run_id, &tis, &lerr) == LK_OK) {
+                json_object_set_new(params, "task_instances", stages_touched_json(&tis));
+                airflow_ti_list_free(&tis);
+            } else {
+                json_object_set_new(params, "task_instances", json_null());
+            }
             airflow_run_free(&run);
         }
     } else {
         j->status = airflow_set_paused(ctx, j->dag_id, j->pause, NULL, &j->err);
         json_object_set_new(params, "is_paused", json_boolean(j->pause));
+        /* Pausing changes the DAG, no task instance. */
+        json_object_set_new(params, "task_instances", json_array());
     }
     if (db) {
         char *text = jx_dump(params);
@@ -718,7 +739,7 @@ static void stages_close(struct screen *s)
         loop_timer_cancel(s->tui->loop, st->timer);
     if (st->sub)
         delwin(st->sub);
-    watch_clear(st);
+    stages_follow_free(&st->follow);
     tbl_free(st->tbl);
     tbl_free(st->runs);
     airflow_ti_list_free(&st->tis);
@@ -748,6 +769,50 @@ void stages_put_line(WINDOW *win, int y, const struct theme *th, enum theme_el e
     free(inert);
 }
 
+int stages_put_wrapped(WINDOW *win, int y, int max_lines, const struct theme *th,
+                       enum theme_el el, const char *raw)
+{
+    char *inert = text_inert(raw);
+    const char *p = inert;
+    int used = 0, w = getmaxx(win) - 2;
+    while (*p && used < max_lines && w > 0) {
+        char fit[1024];
+        /* The last line allowed ends with an ellipsis when text remains. */
+        bool last = used == max_lines - 1;
+        text_fit(p, w, last, fit, sizeof fit);
+        size_t n = strlen(fit);
+        if (!n)
+            break;
+        if (!last && p[n]) {
+            /* Break at a space when there is one in the second half. */
+            char *sp = strrchr(fit, ' ');
+            if (sp && sp - fit > (ptrdiff_t)(n / 2)) {
+                *sp = '\0';
+                n = (size_t)(sp - fit);
+            }
+        }
+        wmove(win, y + used, 0);
+        wclrtoeol(win);
+        wattrset(win, theme_attr(th, el));
+        mvwaddstr(win, y + used, 1, fit);
+        wattrset(win, theme_attr(th, TH_NORMAL));
+        p += n;
+        while (*p == ' ')
+            p++;
+        used++;
+    }
+    free(inert);
+    return used;
+}
+
+void stages_note_error(struct screen *s, const char *text)
+{
+    struct stages *st = s->st;
+    snprintf(st->note, sizeof st->note, "%s", text);
+    st->note_el = TH_STATUS_ERROR;
+    tui_dirty(s, true);
+}
+
 static void stages_draw(struct screen *s, WINDOW *win, bool full)
 {
     struct stages *st = s->st;
@@ -763,22 +828,30 @@ static void stages_draw(struct screen *s, WINDOW *win, bool full)
                  st->have_dag && st->dag.is_paused ? " (paused)" : "",
                  st->loaded ? "no runs yet" : "loading...");
     stages_put_line(win, 0, th, st->have_run ? stages_state_el(st->run.state) : TH_NORMAL, line);
+    int top = STAGES_HEADER_LINES;
     if (h > 1 && st->runs_mode)
         stages_put_line(win, 1, th, TH_DIM,
                         "Runs, newest first.   Enter: show this run   Esc: back to the tasks");
+    else if (h > 1 && st->note[0] && st->note_el == TH_STATUS_ERROR && h > STAGES_HEADER_LINES + STAGES_NOTE_MAX_LINES)
+        top = 1 + stages_put_wrapped(win, 1, STAGES_NOTE_MAX_LINES, th, st->note_el, st->note);
     else if (h > 1)
         stages_put_line(win, 1, th, st->note[0] ? st->note_el : TH_DIM,
                         st->note[0] ? st->note
                                     : "Enter: detail and log   C: clear   R: runs   T: trigger   "
                                       "P: pause/unpause");
-    if (h <= STAGES_HEADER_LINES)
+    if (top < STAGES_HEADER_LINES)
+        top = STAGES_HEADER_LINES;
+    if (h <= top)
         return;
-    if (st->sub && (getmaxy(st->sub) != h - STAGES_HEADER_LINES || getmaxx(st->sub) != w)) {
+    if (st->sub && (getmaxy(st->sub) != h - top || getmaxx(st->sub) != w || st->sub_y != top)) {
         delwin(st->sub);
         st->sub = NULL;
+        full = true;
     }
-    if (!st->sub)
-        st->sub = derwin(win, h - STAGES_HEADER_LINES, w, STAGES_HEADER_LINES, 0);
+    if (!st->sub) {
+        st->sub = derwin(win, h - top, w, top, 0);
+        st->sub_y = top;
+    }
     if (st->sub && tbl_draw(st->runs_mode ? st->runs : st->tbl, st->sub, th, full))
         wsyncup(st->sub);
 }
@@ -866,7 +939,7 @@ static void stages_status(struct screen *s, char *out, size_t out_size)
         return;
     }
     tbl_status(tb, out, out_size);
-    if (st->n_watch) {
+    if (st->follow.n) {
         size_t l = strlen(out);
         snprintf(out + l, out_size - l, "%swatching", l ? " | " : "");
     }

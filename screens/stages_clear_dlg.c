@@ -214,7 +214,9 @@ static void apply_work(void *wctx, void *p)
                  j->from_preview ? " (Airflow listed none; the list is the dry run's)" : "");
     else
         err_text(&j->err, msg, sizeof msg);
-    char *params = stages_clear_params_json(j->dag_id, &os.o, j->status == LK_OK ? &j->done : &j->preview);
+    /* The dry run's list: it has the states before the clear (the server's
+     * answer has none, and may be empty). */
+    char *params = stages_clear_params_json(j->dag_id, &os.o, &j->preview);
     char *target = xasprintf("%s/%s/%s", j->dag_id, j->run_id, j->task_id);
     const struct audit_entry e = {
         .operator_name = j->operator_name, .env = j->env_name, .action = "stage.clear",
@@ -238,7 +240,14 @@ static void apply_done(struct loop *loop, void *p, bool orphaned)
     app_busy_end(j->t);
     char text[1400];
     if (j->status != LK_OK) {
-        tui_message(j->t, TUI_ERROR, "clear %s: %s", j->task_id, err_text(&j->err, text, sizeof text));
+        err_text(&j->err, text, sizeof text);
+        tui_message(j->t, TUI_ERROR, "clear %s: %s", j->task_id, text);
+        if (!orphaned) {
+            /* The message line cuts a long error: the screen shows it whole. */
+            char note[1500];
+            snprintf(note, sizeof note, "clear %s failed, nothing cleared: %s", j->task_id, text);
+            stages_note_error(j->stages, note);
+        }
     } else {
         tui_message(j->t, TUI_INFO, "cleared %zu task instance%s of %s; watching them", j->done.n,
                     j->done.n == 1 ? "" : "s", j->dag_id);
@@ -395,12 +404,29 @@ static void clear_draw(struct screen *s, WINDOW *win, bool full)
                         "letters toggle   Enter or C: clear these (asks first)   Esc: cancel");
     if (h <= CLEAR_HEADER_LINES)
         return;
+    if (!c->loading && !c->have_preview && c->error[0]) {
+        /* The whole error, wrapped, where the list would be: the server's
+         * words come last and one line would cut them. */
+        if (c->sub) {
+            delwin(c->sub);
+            c->sub = NULL;
+        }
+        for (int y = CLEAR_HEADER_LINES; y < h; y++) {
+            wmove(win, y, 0);
+            wclrtoeol(win);
+        }
+        stages_put_wrapped(win, CLEAR_HEADER_LINES + 1, h - CLEAR_HEADER_LINES - 1, th,
+                           TH_STATUS_ERROR, c->error);
+        return;
+    }
     if (c->sub && (getmaxy(c->sub) != h - CLEAR_HEADER_LINES || getmaxx(c->sub) != w)) {
         delwin(c->sub);
         c->sub = NULL;
     }
-    if (!c->sub)
+    if (!c->sub) {
         c->sub = derwin(win, h - CLEAR_HEADER_LINES, w, CLEAR_HEADER_LINES, 0);
+        full = true;
+    }
     if (c->sub && tbl_draw(c->tbl, c->sub, th, full))
         wsyncup(c->sub);
 }

@@ -510,7 +510,9 @@ int cli_clear(struct cli *cli, int argc, char **argv)
         char *msg = xasprintf("cleared %zu task instance%s%s", done.n, done.n == 1 ? "" : "s",
                               from_preview ? " (Airflow listed none; the list is the dry run's)"
                                            : "");
-        audit_clear(cli, dag_id, &o, &done, AUDIT_OK, msg);
+        /* The dry run's list has the states before the clear; the
+         * server's answer has none. */
+        audit_clear(cli, dag_id, &o, &preview, AUDIT_OK, msg);
         free(msg);
     }
     if (cli->json) {

@@ -21,12 +21,21 @@ void stages_fmt_time(const char *iso, char *out, size_t size);
 void stages_put_line(WINDOW *win, int y, const struct theme *th, enum theme_el el,
                      const char *raw);
 
+/* Like stages_put_line over at most max_lines lines from y, wrapping at
+ * the width; returns the lines used. */
+int stages_put_wrapped(WINDOW *win, int y, int max_lines, const struct theme *th,
+                       enum theme_el el, const char *raw);
+/* Shows text as the Stages screen s's note, as an error (wrapped over up to
+ * three lines, so that the server's words at its end are seen). */
+void stages_note_error(struct screen *s, const char *text);
+
 /* The Stages screen s (found below the dialog on the stack): does it still
  * show run_id and is task_id still the selected row?  Otherwise why. */
 bool stages_target_is(struct screen *s, const char *run_id, const char *task_id, char *why,
                       size_t why_size);
-/* After a clear: follow the touched instances of the shown run until they
- * finish (polls every 2.5 s, backs off after failures). */
+/* After a clear: shows run_id and follows every touched instance, by (DAG,
+ * run, task), until they finish (polls every 2.5 s, reading the shown run
+ * and a few of the other touched runs in turn; backs off after failures). */
 void stages_watch(struct screen *s, const char *run_id, const struct airflow_ti_list *touched);
 /* Reloads and shows run_id (NULL: the latest). */
 void stages_show_run(struct screen *s, const char *run_id);

@@ -133,12 +133,16 @@ class World:
         for i in range(3):
             self.add_scheduled_run("cubic_ingest", i)
 
-    def add_dag(self, dag_id, edges, description, tags, paused, active, cron):
+    def add_dag(self, dag_id, edges, description, tags, paused, active, cron, markers=None):
+        """markers: {task: [external_dag_id, external_task_id]}, ExternalTaskMarkers."""
+        markers = markers or {}
         tasks = collections.OrderedDict()
         for n, (tid, down) in enumerate(edges.items()):
+            op = "ExternalTaskMarker" if tid in markers else operator_of(tid)
             tasks[tid] = {
-                "class_ref": {"class_name": operator_of(tid), "module_path": "guardian.operators"},
-                "task_id": tid, "task_display_name": tid, "operator_name": operator_of(tid),
+                "class_ref": {"class_name": op, "module_path": "airflow.sensors.external_task" if tid in markers
+                              else "guardian.operators"},
+                "task_id": tid, "task_display_name": tid, "operator_name": op,
                 "owner": "data-eng", "start_date": "2023-06-01T00:00:00+00:00", "end_date": None,
                 "trigger_rule": "all_success", "extra_links": [], "depends_on_past": False,
                 "is_mapped": False, "wait_for_downstream": False, "retries": 2 if tid.startswith("zuora") else 0,
@@ -163,7 +167,7 @@ class World:
             "has_task_concurrency_limits": False, "has_import_errors": False,
             "next_dagrun": None, "next_dagrun_data_interval_start": None,
             "next_dagrun_data_interval_end": None, "next_dagrun_create_after": None,
-            "_tasks": tasks,
+            "_tasks": tasks, "_markers": {t: tuple(m) for t, m in markers.items()},
         }
         self.runs[dag_id] = collections.OrderedDict()
         self.update_next(dag_id)
@@ -425,20 +429,29 @@ def json_body(req, allowed):
     return body
 
 
-def log_text(ti, attempt):
+def log_text(ti, attempt, upto=None):
+    """The try's log; upto (seconds after its start): only the lines
+    written by then, for a try still running."""
     hdr = "%s.%s %s" % (ti["dag_id"], ti["task_id"], ti["dag_run_id"])
     t0 = attempt["start"]
+    dur = attempt["end"] - t0
 
     def stamp(dt):
         return datetime.datetime.fromtimestamp(t0 + dt, UTC).strftime("[%Y-%m-%d, %H:%M:%S UTC]")
-    lines = [
-        "%s {taskinstance.py:1157} INFO - Dependencies all met for dep_context=non-requeueable deps ti=<TaskInstance: %s [queued]>" % (stamp(0), hdr),
-        "%s {taskinstance.py:1359} INFO - Starting attempt %d of %d" % (stamp(0.1), attempt["try"], ti["max_tries"] + 1),
-        "%s {taskinstance.py:1380} INFO - Executing <Task(%s): %s> on %s" % (stamp(0.2), ti["operator"], ti["task_id"], ti["execution_date"]),
-        "%s {standard_task_runner.py:57} INFO - Started process %d to run task on host %s" % (stamp(0.3), 1000 + h(hdr, attempt["try"]) % 30000, attempt["host"]),
-        "%s {%s.py:88} INFO - Reading s3://ophan-raw-zuora/%s.csv" % (stamp(1.0), ti["task_id"], ti["task_id"]),
+    timed = [
+        (0, "%s {taskinstance.py:1157} INFO - Dependencies all met for dep_context=non-requeueable deps ti=<TaskInstance: %s [queued]>" % (stamp(0), hdr)),
+        (0.1, "%s {taskinstance.py:1359} INFO - Starting attempt %d of %d" % (stamp(0.1), attempt["try"], ti["max_tries"] + 1)),
+        (0.2, "%s {taskinstance.py:1380} INFO - Executing <Task(%s): %s> on %s" % (stamp(0.2), ti["operator"], ti["task_id"], ti["execution_date"])),
+        (0.3, "%s {standard_task_runner.py:57} INFO - Started process %d to run task on host %s" % (stamp(0.3), 1000 + h(hdr, attempt["try"]) % 30000, attempt["host"])),
+        (1.0, "%s {%s.py:88} INFO - Reading s3://ophan-raw-zuora/%s.csv" % (stamp(1.0), ti["task_id"], ti["task_id"])),
     ]
-    dur = attempt["end"] - t0
+    # Progress through the try, so that a running try's log grows.
+    for k in range(1, 5):
+        at = 1.0 + max(dur - 2.0, 0.0) * k / 5.0
+        timed.append((at, "%s {%s.py:104} INFO - Read part %d of 5" % (stamp(at), ti["task_id"], k)))
+    lines = [text for at, text in timed if upto is None or at <= upto]
+    if attempt["state"] == "running":
+        return "\n".join(lines) + "\n"
     if attempt["state"] in ("failed", "up_for_retry"):
         lines += [
             "%s {taskinstance.py:1851} ERROR - Task failed with exception" % stamp(dur - 0.2),
@@ -485,7 +498,8 @@ def apply_seed(world, seed):
     "states":[{"dag","run","task","state"}]}."""
     for d in seed.get("dags", []):
         world.add_dag(d["dag_id"], d["tasks"], d.get("description"), d.get("tags", []),
-                      d.get("is_paused", False), d.get("is_active", True), d.get("schedule", "0 4 * * *"))
+                      d.get("is_paused", False), d.get("is_active", True), d.get("schedule", "0 4 * * *"),
+                      d.get("markers"))
         for i in range(int(d.get("runs", 0))):
             world.add_scheduled_run(d["dag_id"], i)
     for s in seed.get("states", []):
@@ -575,7 +589,7 @@ class AirflowHandler(DoubleHandler):
                 if len(rest) == 4:
                     return json_response(200, w.ti_view(ti))
                 if len(rest) == 6 and rest[4] == "logs":
-                    return self.logs(req, ti, rest[5])
+                    return self.logs(req, ti, rest[5], now)
         raise ApiError(404, "Not Found", "The requested URL was not found on the server.")
 
     def list_dags(self, req, w):
@@ -667,22 +681,28 @@ class AirflowHandler(DoubleHandler):
         return json_response(200, {"task_instances": [w.ti_view(t) for t in tis[offset:offset + limit]],
                                    "total_entries": len(tis)})
 
-    def logs(self, req, ti, try_text):
+    def logs(self, req, ti, try_text, now):
         try:
             n = int(try_text)
         except ValueError:
             raise ApiError(400, "Bad Request", "try_number must be an integer")
         attempt = next((a for a in ti["_tries"] if a["try"] == n), None)
+        upto = None
+        if attempt is None and n == ti["try_number"] and ti["state"] == "running" and ti["_start"] is not None:
+            # The try under way: Airflow serves the log as written so far.
+            attempt = {"try": n, "start": ti["_start"], "end": ti["_start"] + self.state.args.task_seconds / 2.0,
+                       "state": "running", "host": ti["hostname"]}
+            upto = now - ti["_start"]
         if attempt is None:
             raise ApiError(404, "TaskInstance not found",
                            "Task instance %s of run %s has no try %d" % (ti["task_id"], ti["dag_run_id"], n))
-        text = log_text(ti, attempt)
+        text = log_text(ti, attempt, upto)
         accept = req.headers.get("Accept") or ""
         if "text/plain" in accept and "application/json" not in accept:
             return Response(200, text.encode(), "text/plain")
         content = repr([(attempt["host"], text)])
         return json_response(200, {"content": content, "continuation_token": base64.b64encode(
-            json.dumps({"end_of_log": True}).encode()).decode()})
+            json.dumps({"end_of_log": upto is None}).encode()).decode()})
 
     def clear(self, req, w, dag_id, now):
         body = json_body(req, CLEAR_FIELDS)
@@ -709,15 +729,17 @@ class AirflowHandler(DoubleHandler):
         if "dag_run_id" in body and (start is not None or end is not None):
             raise bad({"_schema": ["Exactly one of dag_run_id or (start_date and end_date) must be provided"]})
         tasks = w.dags[dag_id]["_tasks"]
-        chosen = list(body.get("task_ids") or tasks)
-        missing = [t for t in chosen if t not in tasks]
-        if missing:
-            raise ApiError(404, "Task not found", "Task id %r not found in DAG with dag_id: '%s'" % (missing, dag_id))
-        chosen = set(chosen)
+        # An unknown task id is no error (AIRFLOW.md: 404 only for an unknown
+        # DAG or run): as DAG.partial_subset, it matches nothing.
+        chosen = [t for t in (body.get("task_ids") or tasks) if t in tasks]
+        # As DAG.partial_subset: both closures start from the named tasks
+        # only (upstream of the downstream set would pull in siblings).
+        named = set(chosen)
+        chosen = set(named)
         if opt["include_downstream"]:
-            chosen |= self.closure(chosen, {t: v["downstream_task_ids"] for t, v in tasks.items()})
+            chosen |= self.closure(named, {t: v["downstream_task_ids"] for t, v in tasks.items()})
         if opt["include_upstream"]:
-            chosen |= self.closure(chosen, w.upstream(dag_id))
+            chosen |= self.closure(named, w.upstream(dag_id))
         if "dag_run_id" in body:
             run = w.runs[dag_id].get(body["dag_run_id"])
             if run is None:
@@ -730,17 +752,11 @@ class AirflowHandler(DoubleHandler):
         for run_id, run in w.runs[dag_id].items():
             if lo is not None and run["_logical"] < lo or hi is not None and run["_logical"] > hi:
                 continue
-            for tid in w.topo(dag_id):
-                ti = w.tis.get((dag_id, run_id, tid))
-                if ti is None or tid not in chosen:
-                    continue
-                if opt["only_failed"] and ti["state"] not in ("failed", "upstream_failed"):
-                    continue
-                if opt["only_running"] and ti["state"] != "running":
-                    continue
-                hits.append((run, ti))
-        hits.sort(key=lambda p: (p[0]["_logical"], p[1]["task_id"]))
-        listing = [{"task_id": ti["task_id"], "dag_id": dag_id, "execution_date": ti["execution_date"],
+            hits += self.select(w, dag_id, run, chosen, opt)
+        if opt["include_subdags"]:
+            hits = self.follow_markers(w, hits, opt)
+        hits.sort(key=lambda p: (p[0]["_logical"], p[1]["dag_id"], p[1]["task_id"]))
+        listing = [{"task_id": ti["task_id"], "dag_id": ti["dag_id"], "execution_date": ti["execution_date"],
                     "dag_run_id": ti["dag_run_id"]} for _, ti in hits]
         if not opt["dry_run"]:
             for run, ti in hits:
@@ -748,13 +764,54 @@ class AirflowHandler(DoubleHandler):
                     ti["state"] = "restarting"
                 else:
                     ti["state"] = None
-                    ti["max_tries"] = ti["try_number"] + tasks[ti["task_id"]]["retries"]
+                    ti["max_tries"] = ti["try_number"] + w.dags[ti["dag_id"]]["_tasks"][ti["task_id"]]["retries"]
                 ti.update(_active=True, _at=now, _queued=None, _start=None, _end=None)
                 if opt["reset_dag_runs"] and run["state"] in ("success", "failed"):
                     run.update(state="queued", end_date=None, _queued_at=now)
             if self.state.empty_clear:
                 listing = []
         return json_response(200, {"task_instances": listing})
+
+    @staticmethod
+    def select(w, dag_id, run, chosen, opt):
+        hits = []
+        for tid in w.topo(dag_id):
+            ti = w.tis.get((dag_id, run["dag_run_id"], tid))
+            if ti is None or tid not in chosen:
+                continue
+            if opt["only_failed"] and ti["state"] not in ("failed", "upstream_failed"):
+                continue
+            if opt["only_running"] and ti["state"] != "running":
+                continue
+            hits.append((run, ti))
+        return hits
+
+    def follow_markers(self, w, hits, opt):
+        """Recursive (include_subdags): a selected ExternalTaskMarker clears
+        its external task and that task's downstream in the external DAG's
+        run of the same logical date, and so on from markers there (at most
+        10 levels, Airflow's max_recursion_depth)."""
+        out, seen = list(hits), {(ti["dag_id"], ti["dag_run_id"], ti["task_id"]) for _, ti in hits}
+        todo = [(run, ti, 0) for run, ti in hits]
+        while todo:
+            run, ti, depth = todo.pop(0)
+            marker = w.dags[ti["dag_id"]]["_markers"].get(ti["task_id"])
+            if marker is None or depth >= 10:
+                continue
+            ext_dag, ext_task = marker
+            ext_run = next((r for r in w.runs.get(ext_dag, {}).values()
+                            if abs(r["_logical"] - run["_logical"]) < 1e-6), None)
+            if ext_run is None:
+                continue
+            tasks = w.dags[ext_dag]["_tasks"]
+            chosen = {ext_task} | self.closure({ext_task}, {t: v["downstream_task_ids"] for t, v in tasks.items()})
+            for hit in self.select(w, ext_dag, ext_run, chosen, opt):
+                key = (ext_dag, ext_run["dag_run_id"], hit[1]["task_id"])
+                if key not in seen:
+                    seen.add(key)
+                    out.append(hit)
+                    todo.append((hit[0], hit[1], depth + 1))
+        return out
 
     @staticmethod
     def closure(start, edges):
@@ -808,12 +865,16 @@ class AirflowHandler(DoubleHandler):
         ti = w.tis.get((dag, run_id, task))
         if ti is None:
             return json_response(404, {"error": "no task instance %s/%s/%s" % (dag, run_id, task)})
+        was = ti["state"]
         ti["state"] = b.get("state")
         ti["_active"] = bool(b.get("activate", False))
         ti["_at"] = now
-        if ti["state"] == "running" and ti["_start"] is None:
-            ti["_start"] = now
-            ti["try_number"] += 1
+        if ti["state"] == "running" and was != "running":
+            # A new try starts now (its log grows from here).
+            ti.update(_start=now, _end=None, try_number=ti["try_number"] + 1)
+            ti["hostname"] = "worker-%d.airflow.internal" % (h(ti["task_id"], ti["try_number"]) % 4)
+            if ti["try_number"] > ti["max_tries"] + 1:
+                ti["max_tries"] = ti["try_number"] - 1
         return json_response(200, w.ti_view(ti))
 
 

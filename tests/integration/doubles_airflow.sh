@@ -137,6 +137,8 @@ clear '{"dry_run":"no"}'
 problem "clear: not a boolean" 400
 a POST /dags/nope/clearTaskInstances '{}'; problem "clear: unknown DAG" 404
 clear '{"dag_run_id":"nope"}'; problem "clear: unknown run" 404
+clear "{\"dry_run\":false,\"dag_run_id\":\"$R6\",\"task_ids\":[\"no_such_task\"],\"only_failed\":false,\"reset_dag_runs\":true}"
+jchk "clear: an unknown task is no error and clears nothing" 'd=={"task_instances":[]}'
 
 # ---- clear: dry runs change nothing
 state "$T/s0.json"
@@ -193,6 +195,12 @@ jchk "no reset: the cleared task stays null" '[t["task_id"] for t in d["task_ins
 # ---- running -> restarting; task fates; empty clear response
 R5='scheduled__2024-01-05T00:00:00+00:00'
 airflow_ctl POST /_control/set_state "{\"dag\":\"$D\",\"run\":\"$R5\",\"task\":\"zuora_invoice\",\"state\":\"running\"}" >/dev/null
+R5E='scheduled__2024-01-05T00%3A00%3A00%2B00%3A00'
+a GET "/dags/$D/dagRuns/$R5E/taskInstances/zuora_invoice"
+N=$(python3 -c "import json; print(json.load(open('$B'))['try_number'])")
+S=$(curl -sS -o "$B" -w '%{http_code}' -u "$AUTH" -H 'Accept: text/plain' "$LK_AIRFLOW_URL/api/v1/dags/$D/dagRuns/$R5E/taskInstances/zuora_invoice/logs/$N")
+scheck "logs: the running try's log is served" 200
+lk_check "logs: a running try's log is partial" sh -c "grep -q 'Starting attempt $N of' '$B' && ! grep -q 'Marking task' '$B'"
 clear "{\"dry_run\":false,\"dag_run_id\":\"$R5\",\"task_ids\":[\"zuora_invoice\"],\"only_failed\":false,\"only_running\":true,\"reset_dag_runs\":false}"
 jchk "only_running selects the running instance" '[t["task_id"] for t in d["task_instances"]]==["zuora_invoice"]'
 a GET "/dags/$D/dagRuns/scheduled__2024-01-05T00%3A00%3A00%2B00%3A00/taskInstances?state=restarting"

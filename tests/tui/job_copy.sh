@@ -6,8 +6,9 @@
 # files byte-identical to what Zuora served and the metadata exact, the rows
 # say "copied", the audit has both; a second c says "already copied" and f
 # forces; a cancelled confirmation and read-only change nothing; the links
-# line shows the stage's last success from Airflow; C opens the Stages
-# screen's clear dialog on that stage.  In tmux: Esc sends a running copy
+# line shows the stage's last success from Airflow, "ingested" once the
+# stage succeeded after the copy; C opens the Stages screen's clear dialog
+# on that stage.  In tmux: Esc sends a running copy
 # to the background with its state on Job detail, and a confirmed cancel
 # leaves nothing at the target.
 . "$(dirname "$0")/../lib/common.sh"
@@ -201,6 +202,24 @@ has "f forces a new copy" "$T/again-force.txt" "force is ON" "Copy 1 of 1 file" 
 has "C opens the Stages screen's clear dialog on the stage" "$T/clear.txt" "zuora_account"
 has "the clear dialog runs in the latest run" "$T/clear.txt" "scheduled__2024-01-07"
 [ "$(copies)" = 2 ] && lk_pass "nothing copied again without confirming" || lk_fail "copied again" "$(copies)"
+
+# ---- the stage succeeds after the copy: "ingested" ------------------------
+# zuora_account re-runs in the double after Account was copied; its new
+# success (the double's clock moved past the copy) means the lake has it.
+"$LK_BIN" clear zuora_account --run 'scheduled__2024-01-07T00:00:00+00:00' --yes >"$T/stage-clear.out" 2>&1 ||
+    lk_fail "clear zuora_account" "$(cat "$T/stage-clear.out")"
+airflow_ctl POST /_control/advance '{"seconds": 1100}' >/dev/null
+run_script ingested <<EOF
+:job $J
+:save-display $T/ingested.txt
+q
+EOF
+has "links: the stage succeeded after the copy: ingested" "$T/ingested.txt" \
+    "Account: copied " "zuora_account last succeeded" ": ingested   C: clear zuora_account"
+grep -q "Account: copied .*not ingested yet" "$T/ingested.txt" && lk_fail "ingested, not 'not yet'" "$(cat "$T/ingested.txt")" ||
+    lk_pass "ingested, not 'not ingested yet'"
+grep -qE "ingested [0-9]" "$T/ingested.txt" && lk_pass "the Lake column says ingested with the time" ||
+    lk_fail "the Lake column says ingested" "$(cat "$T/ingested.txt")"
 
 # ---- tmux: Esc sends a running copy to the background; cancel leaves nothing
 if command -v tmux >/dev/null; then

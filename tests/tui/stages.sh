@@ -184,6 +184,7 @@ tis = [t for t in st["task_instances"] if t["dag_id"] == "supporter_experience" 
 assert len(tis) == 13 and sum(1 for t in tis if t["state"] is None) == 11, tis
 ' "$LK_AIRFLOW_URL"
 lk_check "the screen shows the new states" wait_re "^ zuora_account +no state +3 "
+lk_check "audited with each instance's state before the clear" test "$(audit_rows "SELECT count(*) FILTER (WHERE e->>'state' IN ('failed', 'upstream_failed')) || ' ' || count(*) FROM lakeop.audit, jsonb_array_elements(params->'task_instances') e WHERE action = 'stage.clear' AND env = 'CODE'")" = "11 11"
 lk_check "audited with the touched instances" test "$(audit_rows "SELECT action || ' ' || result || ' ' || operator || ' ' || jsonb_array_length(params->'task_instances') FROM lakeop.audit WHERE action = 'stage.clear' AND env = 'CODE'")" = "stage.clear ok alice 11"
 # Airflow unreachable mid-watch: the old states stay, "refresh failed", then it recovers.
 airflow_ctl POST /_control/fault '{"match":"GET /api/v1/dags/supporter_experience/dagRuns","drop":true,"times":-1}' >/dev/null
@@ -214,5 +215,7 @@ assert st["dags"]["supporter_experience"]["is_paused"] is True, st["dags"]
 assert any(r["dag_run_id"].startswith("manual__") for r in st["runs"] if r["dag_id"] == "supporter_experience")
 ' "$LK_AIRFLOW_URL"
 lk_check "trigger and pause audited" test "$(audit_rows "SELECT string_agg(action || ' ' || result || ' ' || (params->>'dag_id'), ',' ORDER BY id) FROM lakeop.audit WHERE action IN ('stage.trigger', 'stage.pause')")" = "stage.trigger ok supporter_experience,stage.pause ok supporter_experience"
+lk_check "trigger audited with the new run and its task instances" test "$(audit_rows "SELECT (params->>'dag_run_id' LIKE 'manual__%') || ' ' || (params->>'state') || ' ' || jsonb_array_length(params->'task_instances') || ' ' || (SELECT count(*) FROM jsonb_array_elements(params->'task_instances') e WHERE e->>'dag_run_id' = params->>'dag_run_id') FROM lakeop.audit WHERE action = 'stage.trigger'")" = "true queued 13 13"
+lk_check "pause audited as touching no task instance" test "$(audit_rows "SELECT (params->>'is_paused') || ' ' || (params->'task_instances')::text FROM lakeop.audit WHERE action = 'stage.pause'")" = "true []"
 
 lk_done

@@ -270,6 +270,88 @@ static void test_params_json_and_find(void **state)
     airflow_ti_list_free(&tis);
 }
 
+static void add_ti(struct airflow_ti_list *l, const char *dag, const char *run, const char *task,
+                   const char *state)
+{
+    l->items = realloc(l->items, (l->n + 1) * sizeof *l->items);
+    struct airflow_ti *ti = &l->items[l->n++];
+    memset(ti, 0, sizeof *ti);
+    ti->dag_id = strdup(dag);
+    ti->dag_run_id = strdup(run);
+    ti->task_id = strdup(task);
+    ti->state = state ? strdup(state) : NULL;
+}
+
+/* A clear with past over six runs of d and one run of another DAG: every
+ * run other than the shown one is read in turn, at most max per call, and
+ * the follow ends only when every instance has finished. */
+static void test_follow_by_dag_run_task(void **unused)
+{
+    (void)unused;
+    struct airflow_ti_list touched = { 0 };
+    char run[16];
+    for (int i = 1; i <= 6; i++) {
+        snprintf(run, sizeof run, "r%d", i);
+        add_ti(&touched, "d", run, "a", "failed");
+    }
+    add_ti(&touched, "d", "r6", "b", "upstream_failed");
+    add_ti(&touched, "other", "r6", "x", "success");
+    struct stages_follow f = { 0 };
+    stages_follow_set(&f, &touched);
+    assert_int_equal(f.n, 8);
+    assert_int_equal(stages_follow_n_runs(&f), 7);
+    /* Unknown until read: the states before the clear do not count. */
+    assert_true(stages_follow_live(&f));
+
+    struct stages_run_ref refs[4];
+    size_t n = stages_follow_runs(&f, "d", "r6", refs, 4);
+    assert_int_equal(n, 4);
+    assert_string_equal(refs[0].run_id, "r1");
+    assert_string_equal(refs[3].run_id, "r4");
+    n = stages_follow_runs(&f, "d", "r6", refs, 4);
+    assert_int_equal(n, 4);
+    /* In turn: r5, then the other DAG's r6, then round again. */
+    assert_string_equal(refs[0].run_id, "r5");
+    assert_string_equal(refs[1].dag_id, "other");
+    assert_string_equal(refs[2].run_id, "r1");
+
+    struct airflow_ti_list now = { 0 };
+    add_ti(&now, "d", "r1", "a", "success");
+    for (int i = 1; i <= 5; i++) {
+        snprintf(run, sizeof run, "r%d", i);
+        free(now.items[0].dag_run_id);
+        now.items[0].dag_run_id = strdup(run);
+        stages_follow_update(&f, "d", run, &now);
+    }
+    struct airflow_ti_list shown = { 0 };
+    add_ti(&shown, "d", "r6", "a", "success");
+    add_ti(&shown, "d", "r6", "b", "running");
+    stages_follow_update(&f, "d", "r6", &shown);
+    assert_true(stages_follow_live(&f));
+    /* Only the runs still unfinished are read: r6 is skipped as shown, so
+     * the other DAG's run alone. */
+    n = stages_follow_runs(&f, "d", "r6", refs, 4);
+    assert_int_equal(n, 1);
+    assert_string_equal(refs[0].dag_id, "other");
+    /* Gone from its run: removed, finished. */
+    struct airflow_ti_list empty = { 0 };
+    stages_follow_update(&f, "other", "r6", &empty);
+    free(shown.items[1].state);
+    shown.items[1].state = strdup("failed");
+    stages_follow_update(&f, "d", "r6", &shown);
+    assert_false(stages_follow_live(&f));
+    size_t ok, failed, other;
+    stages_follow_count(&f, &ok, &failed, &other);
+    assert_int_equal(ok, 6);
+    assert_int_equal(failed, 1);
+    assert_int_equal(other, 1);
+    assert_int_equal(stages_follow_runs(&f, NULL, NULL, refs, 4), 0);
+    stages_follow_free(&f);
+    airflow_ti_list_free(&touched);
+    airflow_ti_list_free(&now);
+    airflow_ti_list_free(&shown);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_body_runbook_exact),
         cmocka_unit_test(test_body_refuses_incomplete),
         cmocka_unit_test(test_params_json_and_find),
+        cmocka_unit_test(test_follow_by_dag_run_task),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
