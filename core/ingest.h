@@ -24,8 +24,9 @@
  * keys that start with "errored/" are never registered.
  *
  * Moves are idempotent and never overwrite: the destination is looked at
- * first; an object of the expected size there means the copy was already
- * made (only the source is left to delete); one of another size is refused.
+ * first; an object with the same bytes there (same ETag on S3, else the
+ * same SHA-256 of both) means the copy was already made (only the source is
+ * left to delete); any other object there is refused, the source kept.
  * A network failure while validating leaves the load `ingesting` for the
  * next run.  Each run is audited (action "ingest"), each retry too. */
 #ifndef LAKEOP_INGEST_H

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "mem.h"
+#include "sha256.h"
 #include "store_internal.h"
 
 /* S3's own limit on key length, in bytes. */
@@ -454,6 +455,55 @@ enum lk_status store_copy(struct store *s, const struct store_url *from,
         return stores3_copy(s->s3, from->bucket, from->key, to->bucket, to->key, err);
     }
     return copy_streamed(s, from, to, err);
+}
+
+struct digest_sink {
+    struct sha256 sha;
+};
+
+static size_t digest_sink(const char *data, size_t len, void *ud)
+{
+    sha256_update(&((struct digest_sink *)ud)->sha, data, len);
+    return len;
+}
+
+static enum lk_status digest(struct store *s, const struct store_url *u, unsigned char out[32],
+                             struct lk_error *err)
+{
+    struct digest_sink d;
+    sha256_init(&d.sha);
+    enum lk_status rc = store_get(s, u, 0, -1, digest_sink, &d, err);
+    if (rc == LK_OK)
+        sha256_final(&d.sha, out);
+    return rc;
+}
+
+enum lk_status store_same_content(struct store *s, const struct store_url *a, const struct store_url *b,
+                                  bool *same, struct lk_error *err)
+{
+    *same = false;
+    if (!on_file(s, a) && !on_file(s, b)) {
+        struct store_object_info ia, ib;
+        enum lk_status rc = store_head(s, a, &ia, err);
+        if (rc != LK_OK)
+            return rc;
+        if ((rc = store_head(s, b, &ib, err)) != LK_OK) {
+            store_object_info_free(&ia);
+            return rc;
+        }
+        *same = ia.exists && ib.exists && ia.etag && ib.etag && *ia.etag && strcmp(ia.etag, ib.etag) == 0;
+        store_object_info_free(&ia);
+        store_object_info_free(&ib);
+        if (*same)
+            return LK_OK;
+    }
+    unsigned char da[32], db[32];
+    enum lk_status rc = digest(s, a, da, err);
+    if (rc == LK_OK)
+        rc = digest(s, b, db, err);
+    if (rc == LK_OK)
+        *same = memcmp(da, db, sizeof da) == 0;
+    return rc;
 }
 
 enum lk_status store_delete(struct store *s, const struct store_url *u, struct lk_error *err)

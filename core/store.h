@@ -75,6 +75,15 @@ enum lk_status store_list(struct store *s, const struct store_url *prefix, store
 enum lk_status store_copy(struct store *s, const struct store_url *from,
                           const struct store_url *to, struct lk_error *err);
 
+/* Whether two objects hold the same bytes.  On S3 equal ETags say so (the
+ * MD5 of the bytes, or for a multipart upload the MD5 of its parts' MD5s:
+ * equal either way means equal bytes).  Different ETags prove nothing (a
+ * multipart object copied by CopyObject gets a single-part ETag; SSE-KMS
+ * ETags are not MD5s), and file:// has no content ETag: then both objects
+ * are read and their SHA-256 compared. */
+enum lk_status store_same_content(struct store *s, const struct store_url *a, const struct store_url *b,
+                                  bool *same, struct lk_error *err);
+
 /* Deleting a missing object is not an error. */
 enum lk_status store_delete(struct store *s, const struct store_url *u, struct lk_error *err);
 

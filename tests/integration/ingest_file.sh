@@ -151,6 +151,25 @@ st=$(q "SELECT status || ' ' || record_count FROM lakeop.loads WHERE key = 'unlo
 lk ingest --dataset ods --yes >/dev/null 2>&1
 n=$(q "SELECT count(*) FROM lakeop.dataset_snapshots s JOIN lakeop.load_snapshots ls ON ls.snapshot_id = s.id WHERE s.snapshot_key = 'cubic/ods_qlik/EDW.SAMPLE/LOAD00000001.csv'")
 [ "$n" = 2 ] && lk_pass "ODS: LOAD00000001 starts a snapshot, both loads belong to it" || lk_fail "snapshot" "$n"
+# A full reload restarts at LOAD00000001 under the same keys, a day later:
+# new loads, and a new snapshot they belong to.
+T2=$((T + 86400))
+ods=$store/incoming/cubic/ods_qlik/EDW.SAMPLE
+for f in LOAD00000001.csv LOAD00000002.csv; do
+    cp "$fx/$f" "$ods/$f"; touch -d "@$T2" "$ods/$f"
+done
+out=$(lk ingest --dataset ods --yes 2>&1); rc=$?
+snaps=$(q "SELECT extract(epoch FROM s.started_at)::bigint || ':' || count(ls.load_id) FROM lakeop.dataset_snapshots s
+           LEFT JOIN lakeop.load_snapshots ls ON ls.snapshot_id = s.id
+           WHERE s.snapshot_key = 'cubic/ods_qlik/EDW.SAMPLE/LOAD00000001.csv' GROUP BY s.id ORDER BY s.id" | tr '\n' ' ')
+if [ $rc -eq 0 ] && echo "$out" | grep -q "^2 registered, 2 archived" && [ "$snaps" = "$T:2 $T2:2 " ] \
+    && [ -f "$store/raw-hist/cubic/ods_qlik/EDW.SAMPLE/file_land_timestamp=$T2/LOAD00000001.csv" ] \
+    && [ -f "$store/raw-hist/cubic/ods_qlik/EDW.SAMPLE/file_land_timestamp=$T/LOAD00000001.csv" ]; then
+    lk_pass "ODS restart under the same LOAD00000001 key: two new loads in their own partition, a second snapshot"
+else lk_fail "ODS restart" "rc=$rc snaps=$snaps $out"; fi
+n=$(q "SELECT count(*) FROM lakeop.loads l JOIN lakeop.datasets d ON d.id = l.dataset_id
+       WHERE d.is_ods AND NOT EXISTS (SELECT 1 FROM lakeop.load_snapshots ls WHERE ls.load_id = l.id)")
+[ "$n" = 0 ] && lk_pass "every ODS load belongs to a snapshot" || lk_fail "ODS links" "$n without a snapshot"
 
 # ---- loads
 out=$(lk loads --dataset agg --status errored 2>&1); rc=$?
@@ -197,12 +216,36 @@ if [ $rc -eq 0 ] && [ "$(status_of short_record.csv)" = ready ] && [ -f "$agg/sh
     && [ ! -e "$store/incoming/errored/cubic/dmap/agg/short_record.csv" ] && [ -z "$(error_of short_record.csv)" ]; then
     lk_pass "retry: ready again, the file back under the incoming prefix"
 else lk_fail "retry" "rc=$rc $out"; fi
-# The operator fixes the file; the next run archives it.
+# The operator fixes the file; the next run archives it.  The fixed file has
+# a new modified time (as any move back has on S3): it is still the retried
+# load, archived in the partition of when it first landed.
 printf 'id,name,amount\n1,alpha,2.5\n2,beta,0\n3,gamma,4\n' >"$agg/short_record.csv"
-touch -d "@$T" "$agg/short_record.csv"
+touch -d "@$((T + 7200))" "$agg/short_record.csv"
 lk ingest --dataset agg --yes >/dev/null 2>&1
-[ "$(status_of short_record.csv)" = archived ] && lk_pass "retried and fixed: archived" \
-    || lk_fail "retried" "$(status_of short_record.csv) $(error_of short_record.csv)"
+n=$(q "SELECT count(*) FROM lakeop.loads WHERE key = 'cubic/dmap/agg/short_record.csv'")
+[ "$(status_of short_record.csv)" = archived ] && [ "$n" = 1 ] \
+    && [ -f "$store/raw-hist/cubic/dmap/agg/file_land_timestamp=$T/short_record.csv" ] \
+    && lk_pass "retried and fixed (new modified time): the same load, archived" \
+    || lk_fail "retried" "$n loads: $(status_of short_record.csv) $(error_of short_record.csv)"
+
+# ---- the same key landed again later: a second load, its own partition
+T3=$((T + 3600))
+cp "$fx/good.csv" "$agg/good.csv"; touch -d "@$T3" "$agg/good.csv"
+out=$(lk ingest --dataset agg --yes 2>&1); rc=$?
+loads=$(q "SELECT file_land_timestamp || ':' || status FROM lakeop.loads WHERE key = 'cubic/dmap/agg/good.csv' ORDER BY id" | tr '\n' ' ')
+if [ $rc -eq 0 ] && [ "$loads" = "$T:archived $T3:archived " ] && [ ! -e "$agg/good.csv" ] \
+    && cmp -s "$fx/good.csv" "$store/raw-hist/cubic/dmap/agg/file_land_timestamp=$T3/good.csv" \
+    && cmp -s "$fx/good.csv" "$store/raw-hist/cubic/dmap/agg/file_land_timestamp=$T/good.csv"; then
+    lk_pass "good.csv landed twice: two loads, in file_land_timestamp=$T and =$T3"
+else lk_fail "landed twice" "rc=$rc loads=$loads $out"; fi
+# The very object again (same key and modified time as a finished load): left alone.
+cp "$fx/good.csv" "$agg/good.csv"; touch -d "@$T3" "$agg/good.csv"
+out=$(lk ingest --dataset agg --yes 2>&1); rc=$?
+n=$(q "SELECT count(*) FROM lakeop.loads WHERE key = 'cubic/dmap/agg/good.csv'")
+if [ "$n" = 2 ] && [ -f "$agg/good.csv" ] && echo "$out" | grep -q "same key and modified time) was already loaded"; then
+    lk_pass "the same object listed again is not a new load; it is left where it is"
+else lk_fail "same object again" "n=$n rc=$rc $out"; fi
+rm -f "$agg/good.csv"
 n=$(q "SELECT count(*) FROM lakeop.audit WHERE action = 'load.retry' AND result = 'ok'")
 [ "$n" = 1 ] && lk_pass "retry audited" || lk_fail "retry audit" "$n"
 
@@ -216,6 +259,19 @@ if [ $rc -eq 1 ] && echo "$out" | grep -q "refusing to overwrite" && [ -f "$agg/
     && grep -q "something else" "$store/raw-hist/cubic/dmap/agg/file_land_timestamp=$T/clash.csv"; then
     lk_pass "an existing raw-hist object of another size is never overwritten (exit 1, source kept)"
 else lk_fail "overwrite" "rc=$rc $out"; fi
+
+# ---- the same size is not the same file: a different object of the size of
+# the one to move is never taken for an earlier copy
+printf 'id,name,amount\n8,other,8\n' >"$agg/clash2.csv"
+touch -d "@$T" "$agg/clash2.csv"
+printf 'id,name,amount\n8,OTHER,8\n' >"$store/raw-hist/cubic/dmap/agg/file_land_timestamp=$T/clash2.csv"
+out=$(lk ingest --dataset agg --yes 2>&1); rc=$?
+if [ $rc -eq 1 ] && echo "$out" | grep -q "clash2.csv: a different object of the same size (25 bytes) is there" \
+    && [ -f "$agg/clash2.csv" ] && grep -q "8,other,8" "$agg/clash2.csv" \
+    && grep -q "OTHER" "$store/raw-hist/cubic/dmap/agg/file_land_timestamp=$T/clash2.csv" \
+    && [ "$(status_of clash2.csv)" = archiving ]; then
+    lk_pass "same-size clash in raw-hist: refused naming it (exit 1), source kept, raw-hist untouched"
+else lk_fail "same-size clash" "rc=$rc st=$(status_of clash2.csv) $out"; fi
 
 # ---- "~/" in a schema path: ingest reads the file `lakeop paths` names
 home=$tmp/home
