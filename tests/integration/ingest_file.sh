@@ -54,14 +54,17 @@ q() { psql -X -qAt -h "$LK_PG_HOST" -p "$LK_PG_PORT" -U postgres -d lk_ingest_fi
 # Files land at known times: the raw-hist partition is the landing time.
 T=1700000000
 agg=$store/incoming/cubic/dmap/agg
-for f in good.csv bom_crlf.csv empty.csv header_only.csv missing_column.csv extra_column.csv \
-         short_record.csv unterminated_quote.csv not_utf8.csv good.csv.gz truncated.csv.gz \
-         "key with spaces.csv" report.json; do
+for f in good.csv bom.csv crlf.csv quoted_newline.csv no_final_newline.csv empty.csv header_only.csv \
+         missing_column.csv extra_column.csv short_record.csv unterminated_quote.csv not_utf8.csv \
+         good.csv.gz truncated.csv.gz "key with spaces.csv" report.json unload_0000_part_00 unload_in_csv.csv; do
     cp "$fx/$f" "$agg/$f"
     touch -d "@$T" "$agg/$f"
 done
-cp "$fx/unload_0000_part_00" "$store/incoming/unload/"
-touch -d "@$T" "$store/incoming/unload/unload_0000_part_00"
+for f in unload_0000_part_00 unload_0001_part_00.gz unload_short_0000_part_00 unload_bad_quote_0000_part_00 \
+         unload_backslash_0000_part_00 unload_unterminated_0000_part_00; do
+    cp "$fx/$f" "$store/incoming/unload/$f"
+    touch -d "@$T" "$store/incoming/unload/$f"
+done
 cp "$fx/good.csv" "$store/incoming/bad/good.csv"
 for f in LOAD00000001.csv LOAD00000002.csv; do
     cp "$fx/$f" "$store/incoming/cubic/ods_qlik/EDW.SAMPLE/$f"
@@ -112,7 +115,10 @@ expect_errored() {   # file, words of the message
     else lk_fail "$f errored" "status=$st error=$e"; fi
 }
 expect_archived good.csv 3
-expect_archived bom_crlf.csv 2
+expect_archived bom.csv 1
+expect_archived crlf.csv 2
+expect_archived quoted_newline.csv 2
+expect_archived no_final_newline.csv 2
 expect_archived good.csv.gz 199
 expect_archived "key with spaces.csv" 1
 expect_errored empty.csv "empty file"
@@ -124,6 +130,10 @@ expect_errored unterminated_quote.csv "unterminated quote: the quoted field that
 expect_errored not_utf8.csv "record 2 (line 3) contains bytes that are not UTF-8"
 expect_errored truncated.csv.gz "gzip data truncated"
 expect_errored report.json "does not have an extension of the csv dialect"
+# Redshift UNLOAD output landed in a csv dataset: by its name, or by its
+# content when it is named .csv.
+expect_errored unload_0000_part_00 "'unload_0000_part_00' does not have an extension of the csv dialect"
+expect_errored unload_in_csv.csv "missing columns id, name, amount; extra column 1|\"acme"
 
 # Each change is an event; the run is audited.
 n=$(q "SELECT count(*) FROM lakeop.load_events e JOIN lakeop.loads l ON l.id = e.load_id WHERE l.key = 'cubic/dmap/agg/good.csv'")
@@ -146,6 +156,21 @@ st=$(q "SELECT status || ' ' || record_count FROM lakeop.loads WHERE key = 'unlo
 [ $rc -eq 0 ] && [ "$st" = "archived 3" ] && [ -f "$store/raw-hist/unload/file_land_timestamp=$T/unload_0000_part_00" ] \
     && lk_pass "Redshift UNLOAD file: escapes, \\N, quotes; archived with 3 records" \
     || lk_fail "unload" "rc=$rc st=$st $out"
+st=$(q "SELECT status || ' ' || record_count FROM lakeop.loads WHERE key = 'unload/unload_0001_part_00.gz'")
+[ "$st" = "archived 3" ] && cmp -s "$fx/unload_0001_part_00.gz" "$store/raw-hist/unload/file_land_timestamp=$T/unload_0001_part_00.gz" \
+    && lk_pass "gzipped UNLOAD part (_part_00.gz): decompressed while validated, archived as landed" \
+    || lk_fail "unload gz" "st=$st"
+expect_unload_errored() {   # file, words of the message
+    st=$(q "SELECT status FROM lakeop.loads WHERE key = 'unload/$1'"); e=$(q "SELECT error FROM lakeop.loads WHERE key = 'unload/$1'")
+    if [ "$st" = errored ] && echo "$e" | grep -qF "$2" && cmp -s "$fx/$1" "$store/incoming/errored/unload/$1" \
+        && [ ! -e "$store/incoming/unload/$1" ]; then
+        lk_pass "UNLOAD $1: errored ($2), moved intact to the errored area"
+    else lk_fail "UNLOAD $1 errored" "status=$st error=$e"; fi
+}
+expect_unload_errored unload_short_0000_part_00 "record 2 (line 2) has 2 fields, expected 3 (a short record)"
+expect_unload_errored unload_bad_quote_0000_part_00 "unexpected 'h' after a closing quote (a quote inside a quoted field must be escaped)"
+expect_unload_errored unload_backslash_0000_part_00 "the file ends with a backslash that escapes nothing"
+expect_unload_errored unload_unterminated_0000_part_00 "unterminated quote: the quoted field that starts in record 2 (line 2)"
 
 # ---- ODS snapshots
 lk ingest --dataset ods --yes >/dev/null 2>&1
@@ -174,7 +199,7 @@ n=$(q "SELECT count(*) FROM lakeop.loads l JOIN lakeop.datasets d ON d.id = l.da
 # ---- loads
 out=$(lk loads --dataset agg --status errored 2>&1); rc=$?
 n=$(echo "$out" | grep -c "^[0-9]* *errored")
-[ $rc -eq 0 ] && [ "$n" = 9 ] && lk_pass "loads --status errored lists the 9 errored files" || lk_fail "loads" "rc=$rc n=$n"
+[ $rc -eq 0 ] && [ "$n" = 11 ] && lk_pass "loads --status errored lists the 11 errored files" || lk_fail "loads" "rc=$rc n=$n"
 out=$(lk loads --limit 2 2>&1)
 next=$(echo "$out" | sed -n 's/^more: lakeop loads --before //p')
 out2=$(lk loads --limit 2 --before "$next" --json 2>&1)
@@ -185,18 +210,19 @@ out=$(lk loads --status nonsense 2>&1); rc=$?
 
 # ---- status: errored loads make it exit 1
 out=$(lk status 2>&1); rc=$?
-[ $rc -eq 1 ] && echo "$out" | grep -q "errored loads: 9" && lk_pass "status exits 1 with errored loads, listing them" \
+[ $rc -eq 1 ] && echo "$out" | grep -q "errored loads: 15" && lk_pass "status exits 1 with errored loads, listing them" \
     || lk_fail "status" "rc=$rc $out"
 out=$(lk status --json 2>/dev/null)
-ok=$(echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], d["errored_loads"])')
-[ "$ok" = "False 9" ] && lk_pass "status --json" || lk_fail "status --json" "$ok"
+# printf, not echo: dash's echo would eat the backslashes of the UNLOAD errors.
+ok=$(printf "%s\n" "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], d["errored_loads"])')
+[ "$ok" = "False 15" ] && lk_pass "status --json" || lk_fail "status --json" "$ok"
 out=$(lk datasets --json 2>&1)
 chk=$(echo "$out" | python3 -c '
 import json,sys
 d={x["name"]: x for x in json.load(sys.stdin)["datasets"]}
 print(d["agg"]["loads"]["archived"], d["agg"]["loads"]["errored"], d["ods"]["snapshot"]["key"], d["agg"]["stale"])')
 # The files landed in 2023: agg (freshness 26h) is stale.
-[ "$chk" = "4 9 cubic/ods_qlik/EDW.SAMPLE/LOAD00000001.csv True" ] && lk_pass "datasets --json: counts, snapshot, stale" \
+[ "$chk" = "7 11 cubic/ods_qlik/EDW.SAMPLE/LOAD00000001.csv True" ] && lk_pass "datasets --json: counts, snapshot, stale" \
     || lk_fail "datasets" "$chk"
 
 # ---- retry
