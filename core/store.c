@@ -208,6 +208,29 @@ static size_t parse_size(const char *text)
     return (size_t)(v * mult);
 }
 
+/* The tuning and test knobs of the environment (store.h). */
+static enum lk_status s3_knobs_from_env(struct stores3 *s3, struct lk_error *err)
+{
+    const char *part = getenv("LAKEOP_S3_PART_SIZE");
+    if (part && *part) {
+        size_t bytes = parse_size(part);
+        if (bytes < STORES3_MIN_PART || bytes > ((size_t)5 << 30))
+            return err_set(err, LK_USAGE,
+                           "LAKEOP_S3_PART_SIZE = %s: expected a size from 5M (S3's smallest part) to 5G", part);
+        stores3_set_part_size(s3, bytes);
+    }
+    const char *keys = getenv("LAKEOP_S3_LIST_MAX_KEYS");
+    if (keys && *keys) {
+        char *end = NULL;
+        long n = strtol(keys, &end, 10);
+        if (*end || n < 1 || n > 1000)
+            return err_set(err, LK_USAGE, "LAKEOP_S3_LIST_MAX_KEYS = %s: expected keys per listing page, "
+                           "from 1 to 1000", keys);
+        stores3_set_list_page(s3, (int)n);
+    }
+    return LK_OK;
+}
+
 enum lk_status store_open(const struct cfg_env *env, struct http_client *http,
                           struct store **out, struct lk_error *err)
 {
@@ -241,15 +264,9 @@ enum lk_status store_open(const struct cfg_env *env, struct http_client *http,
         free(s);
         return rc;
     }
-    const char *part = getenv("LAKEOP_S3_PART_SIZE");
-    if (part && *part) {
-        size_t bytes = parse_size(part);
-        if (bytes < STORES3_MIN_PART || bytes > ((size_t)5 << 30)) {
-            store_free(s);
-            return err_set(err, LK_USAGE,
-                           "LAKEOP_S3_PART_SIZE = %s: expected a size from 5M (S3's smallest part) to 5G", part);
-        }
-        stores3_set_part_size(s->s3, bytes);
+    if ((rc = s3_knobs_from_env(s->s3, err)) != LK_OK) {
+        store_free(s);
+        return rc;
     }
     *out = s;
     return LK_OK;

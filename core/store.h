@@ -124,8 +124,9 @@ enum lk_status store_writer_open_sized(struct store *s, const struct store_url *
  * read by store_open, e.g. "5M"); below 5 MiB is refused.  Memory used by a
  * writer is one part. */
 enum lk_status store_set_part_size(struct store *s, size_t bytes, struct lk_error *err);
-/* Keys per ListObjectsV2 page (default and maximum 1000); tests use small
- * pages to exercise paging. */
+/* Keys per ListObjectsV2 page (default and maximum 1000, or
+ * $LAKEOP_S3_LIST_MAX_KEYS read by store_open); tests use small pages to
+ * exercise paging. */
 void store_set_list_page(struct store *s, int max_keys);
 /* Non-zero *cancel stops transfers as soon as possible (borrowed). */
 void store_set_cancel(struct store *s, const volatile int *cancel);

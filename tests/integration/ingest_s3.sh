@@ -37,10 +37,16 @@ done
 # A file nobody may list as a load: the errored area of an earlier run.
 lk_aws "$LK_S3RVER_URL" s3 cp "$fx/good.csv" "s3://incoming/errored/cubic/dmap/agg/old.csv" >/dev/null
 
-out=$(lk ingest --yes 2>&1); rc=$?
+# Two keys per ListObjectsV2 page: the six objects under the prefix take
+# three pages (continuation tokens), and every one is registered.
+out=$(LAKEOP_S3_LIST_MAX_KEYS=2 lk ingest --yes 2>&1); rc=$?
 echo "$out" | sed 's/^/    | /'
 [ $rc -eq 0 ] && echo "$out" | grep -q "^6 registered, 3 archived, 3 errored, 0 failed" \
-    && lk_pass "ingest on S3: 6 registered (one key with spaces), 3 archived, 3 errored" || lk_fail "ingest s3" "rc=$rc"
+    && lk_pass "ingest on S3 over pages of 2 keys: 6 registered (one key with spaces), 3 archived, 3 errored" \
+    || lk_fail "ingest s3" "rc=$rc"
+out=$(LAKEOP_S3_LIST_MAX_KEYS=0 lk ingest --yes 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "LAKEOP_S3_LIST_MAX_KEYS = 0: expected keys per listing page, from 1 to 1000" \
+    && lk_pass "LAKEOP_S3_LIST_MAX_KEYS out of range: exit 2, named" || lk_fail "list page knob" "rc=$rc $out"
 
 T=$(q "SELECT file_land_timestamp FROM lakeop.loads WHERE key = 'cubic/dmap/agg/good.csv'")
 lk_aws "$LK_S3RVER_URL" s3 cp "s3://raw-hist/cubic/dmap/agg/file_land_timestamp=$T/good.csv" "$tmp/back.csv" >/dev/null 2>&1
