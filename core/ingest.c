@@ -619,6 +619,20 @@ enum lk_status ingest_retry(struct lk_ctx *ctx, long long load_id, struct lk_err
         load_free(&l);
         return rc;
     }
+    /* The file landed again under its key and is being loaded: moving
+     * this one back would take the other's place. */
+    long long other = 0;
+    if ((rc = load_unfinished_of_key(ctx->db, l.dataset_id, l.key, &other, err)) != LK_OK) {
+        load_free(&l);
+        return rc;
+    }
+    if (other) {
+        rc = err_set(err, LK_REFUSED, "load %lld: its key %s landed again and is being loaded as load %lld; "
+                     "retry it when that load has finished", load_id, l.key, other);
+        audit_run(ctx, "load.retry", target, NULL, AUDIT_REFUSED, err->message);
+        load_free(&l);
+        return rc;
+    }
     const struct cfg_dataset *cd = cfg_dataset_find(ctx->env, l.dataset);
     if (!cd || !cd->incoming) {
         rc = err_set(err, LK_USAGE, "load %lld belongs to dataset %s, which is not in the configuration: "

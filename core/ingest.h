@@ -69,7 +69,8 @@ enum lk_status ingest_run(struct lk_ctx *ctx, const char *dataset, ingest_event_
 
 /* Puts an errored load back to `ready`, its file moved back from the errored
  * area to where ingestion looks for it (idempotent, like every move).
- * LK_NOTFOUND: no such load; LK_REFUSED: not errored, or read-only.
+ * LK_NOTFOUND: no such load; LK_REFUSED: not errored, read-only, or its key
+ * has landed again and that newer load is unfinished.
  * Audited (action "load.retry"). */
 enum lk_status ingest_retry(struct lk_ctx *ctx, long long load_id, struct lk_error *err);
 

@@ -253,6 +253,23 @@ enum lk_status load_register(PGconn *db, const char *operator_name, long long da
     return LK_OK;
 }
 
+enum lk_status load_unfinished_of_key(PGconn *db, long long dataset_id, const char *key, long long *id,
+                                      struct lk_error *err)
+{
+    char ds[32];
+    const char *params[] = { num(ds, sizeof ds, dataset_id), key };
+    PGresult *res = NULL;
+    *id = 0;
+    enum lk_status rc = db_exec(db, "SELECT id FROM lakeop.loads WHERE dataset_id = $1 AND key = $2"
+                                " AND status NOT IN ('archived', 'errored')", 2, params, &res, err);
+    if (rc != LK_OK)
+        return rc;
+    if (PQntuples(res) > 0)
+        *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return LK_OK;
+}
+
 #define LOAD_COLUMNS \
     "l.id, l.dataset_id, d.name, l.key, COALESCE(l.size, 0)," \
     " COALESCE(extract(epoch FROM l.modified_at)::bigint, 0), COALESCE(l.file_land_timestamp, 0)," \

@@ -89,6 +89,10 @@ enum lk_status load_register(PGconn *db, const char *operator_name, long long da
                              long long *id, bool *created, enum load_status *status,
                              struct lk_error *err);
 
+/* The unfinished load of a key (at most one), or *id = 0. */
+enum lk_status load_unfinished_of_key(PGconn *db, long long dataset_id, const char *key, long long *id,
+                                      struct lk_error *err);
+
 enum lk_status load_get(PGconn *db, long long id, struct load *out, struct lk_error *err);
 
 struct load_filter {

@@ -299,6 +299,20 @@ if [ $rc -eq 1 ] && echo "$out" | grep -q "clash2.csv: a different object of the
     lk_pass "same-size clash in raw-hist: refused naming it (exit 1), source kept, raw-hist untouched"
 else lk_fail "same-size clash" "rc=$rc st=$(status_of clash2.csv) $out"; fi
 
+# ---- retry of an older errored load whose key landed again and is being
+# loaded (clash2.csv, left archiving above): refused, nothing moved
+old=$(q "INSERT INTO lakeop.loads (dataset_id, key, size, modified_at, file_land_timestamp, status, error, errored_key)
+         SELECT dataset_id, key, 20, to_timestamp($T - 60), $T - 60, 'errored', 'a short record',
+                's3://incoming/errored/cubic/dmap/agg/clash2.csv'
+           FROM lakeop.loads WHERE key = 'cubic/dmap/agg/clash2.csv' RETURNING id")
+printf 'id,name,amount\n8,x\n' >"$store/incoming/errored/cubic/dmap/agg/clash2.csv"
+out=$(lk retry "$old" --yes 2>&1); rc=$?
+if [ $rc -eq 3 ] && echo "$out" | grep -q "landed again and is being loaded as load" \
+    && grep -q "8,other,8" "$agg/clash2.csv" && [ -f "$store/incoming/errored/cubic/dmap/agg/clash2.csv" ] \
+    && [ "$(q "SELECT status FROM lakeop.loads WHERE id = $old")" = errored ]; then
+    lk_pass "retry of a load whose key is being loaded again: refused (3), nothing moved"
+else lk_fail "retry over a newer load" "rc=$rc $out"; fi
+
 # ---- "~/" in a schema path: ingest reads the file `lakeop paths` names
 home=$tmp/home
 mkdir -p "$home/schemas" "$store/incoming/tilde"
