@@ -306,11 +306,13 @@ old=$(q "INSERT INTO lakeop.loads (dataset_id, key, size, modified_at, file_land
                 's3://incoming/errored/cubic/dmap/agg/clash2.csv'
            FROM lakeop.loads WHERE key = 'cubic/dmap/agg/clash2.csv' RETURNING id")
 printf 'id,name,amount\n8,x\n' >"$store/incoming/errored/cubic/dmap/agg/clash2.csv"
-out=$(lk retry "$old" --yes 2>&1); rc=$?
+utf=$(q "SELECT id FROM lakeop.loads WHERE key = 'cubic/dmap/agg/not_utf8.csv'")
+out=$(lk retry "$utf" "$old" --yes 2>&1); rc=$?
 if [ $rc -eq 3 ] && echo "$out" | grep -q "landed again and is being loaded as load" \
     && grep -q "8,other,8" "$agg/clash2.csv" && [ -f "$store/incoming/errored/cubic/dmap/agg/clash2.csv" ] \
-    && [ "$(q "SELECT status FROM lakeop.loads WHERE id = $old")" = errored ]; then
-    lk_pass "retry of a load whose key is being loaded again: refused (3), nothing moved"
+    && [ "$(q "SELECT status FROM lakeop.loads WHERE id = $old")" = errored ] \
+    && [ "$(status_of not_utf8.csv)" = errored ] && [ ! -e "$agg/not_utf8.csv" ]; then
+    lk_pass "retry of a load whose key is being loaded again: refused (3), nothing moved (the other load either)"
 else lk_fail "retry over a newer load" "rc=$rc $out"; fi
 
 # ---- "~/" in a schema path: ingest reads the file `lakeop paths` names
