@@ -81,47 +81,43 @@ static void expect_fail(struct outcome o, const char *needle)
         fail_msg("message '%s' does not mention '%s'", o.message, needle);
 }
 
+/* Valid, with so many records over so many lines. */
+static void expect_ok(const char *text, long long records, long long lines)
+{
+    struct outcome o = run_csv(text, 1);
+    if (o.status != LK_OK)
+        fail_msg("refused: %s", o.message);
+    assert_int_equal(o.res.records, records);
+    assert_int_equal(o.res.lines, lines);
+}
+
 static void test_plain_ok(void **state)
 {
-    struct outcome o = run_csv("id,name,amount\n1,a,2.5\n2,b,3\n", 1);
-    assert_int_equal(o.status, LK_OK);
-    assert_int_equal(o.res.records, 2);
-    assert_int_equal(o.res.lines, 3);
+    expect_ok("id,name,amount\n1,a,2.5\n2,b,3\n", 2, 3);
 }
 
 static void test_bom(void **state)
 {
     /* The BOM is not part of the first column's name. */
-    struct outcome o = run_csv("\xEF\xBB\xBFid,name,amount\n1,a,2\n", 1);
-    assert_int_equal(o.status, LK_OK);
-    assert_int_equal(o.res.records, 1);
+    expect_ok("\xEF\xBB\xBFid,name,amount\n1,a,2\n", 1, 2);
     /* Elsewhere it is data (U+FEFF), not a mark to drop. */
-    assert_int_equal(run_csv("id,name,amount\n1,\xEF\xBB\xBF,2\n", 1).status, LK_OK);
+    expect_ok("id,name,amount\n1,\xEF\xBB\xBF,2\n", 1, 2);
     expect_fail(run_csv("id,\xEF\xBB\xBFname,amount\n1,a,2\n", 1), "missing column name");
 }
 
 static void test_crlf(void **state)
 {
-    struct outcome o = run_csv("id,NAME,amount\r\n1,a,2\r\n2,b,3\r\n", 1);
-    assert_int_equal(o.status, LK_OK);
-    assert_int_equal(o.res.records, 2);
-    assert_int_equal(o.res.lines, 3);
+    expect_ok("id,NAME,amount\r\n1,a,2\r\n2,b,3\r\n", 2, 3);
 }
 
 static void test_quoted_newline(void **state)
 {
-    struct outcome o = run_csv("id,name,amount\n1,\"multi\r\nline, \"\"quoted\"\"\",2\n2,b,3\n", 1);
-    assert_int_equal(o.status, LK_OK);
-    assert_int_equal(o.res.records, 2);
-    assert_int_equal(o.res.lines, 4);
+    expect_ok("id,name,amount\n1,\"multi\r\nline, \"\"quoted\"\"\",2\n2,b,3\n", 2, 4);
 }
 
 static void test_no_final_newline(void **state)
 {
-    struct outcome o = run_csv("id,name,amount\n1,a,2\n2,b,3", 1);
-    assert_int_equal(o.status, LK_OK);
-    assert_int_equal(o.res.records, 2);
-    assert_int_equal(o.res.lines, 3);
+    expect_ok("id,name,amount\n1,a,2\n2,b,3", 2, 3);
 }
 
 static void test_bare_cr_records(void **state)

@@ -295,6 +295,26 @@ static long long walk_to_final(PGconn *db, long long id, bool archive)
     return id;
 }
 
+/* An ODS dataset, its prefixes named after it (the texts d points to). */
+struct ods_dataset {
+    char name[32], incoming[64], raw_hist[64];
+    struct dataset d;
+};
+
+static void ods_dataset(PGconn *db, const char *name, struct ods_dataset *o)
+{
+    memset(o, 0, sizeof *o);
+    snprintf(o->name, sizeof o->name, "%s", name);
+    snprintf(o->incoming, sizeof o->incoming, "s3://incoming/%s/", name);
+    snprintf(o->raw_hist, sizeof o->raw_hist, "s3://raw-hist/%s/", name);
+    o->d.name = o->name;
+    o->d.incoming = o->incoming;
+    o->d.raw_hist = o->raw_hist;
+    o->d.is_ods = true;
+    struct lk_error err;
+    assert_int_equal(dataset_sync(db, &o->d, &err), LK_OK);
+}
+
 /* A load is (dataset, key, modified time): the same key re-landed later is
  * a new load; the key of an unfinished or retried load is that load, whatever
  * its modified time now; an ODS restart under LOAD…1 is a new snapshot, and
@@ -304,12 +324,9 @@ static void test_identity_key_and_time(void **state)
     struct fixture *fx = *state;
     struct lk_error err;
     err_clear(&err);
-    struct dataset d = { 0 };
-    d.name = "unit_ods";
-    d.incoming = "s3://incoming/ods/";
-    d.raw_hist = "s3://raw-hist/ods/";
-    d.is_ods = true;
-    assert_int_equal(dataset_sync(fx->db, &d, &err), LK_OK);
+    struct ods_dataset ods;
+    ods_dataset(fx->db, "unit_ods", &ods);
+    const struct dataset d = ods.d;
     long long id1, id2, again;
     bool created;
     enum load_status st;
@@ -363,12 +380,9 @@ static void test_snapshot_link_with_registration(void **state)
     struct fixture *fx = *state;
     struct lk_error err;
     err_clear(&err);
-    struct dataset d = { 0 };
-    d.name = "unit_ods2";
-    d.incoming = "s3://incoming/ods2/";
-    d.raw_hist = "s3://raw-hist/ods2/";
-    d.is_ods = true;
-    assert_int_equal(dataset_sync(fx->db, &d, &err), LK_OK);
+    struct ods_dataset ods;
+    ods_dataset(fx->db, "unit_ods2", &ods);
+    const struct dataset d = ods.d;
     assert_int_equal(db_exec(fx->db, "CREATE FUNCTION lakeop.no_link() RETURNS trigger LANGUAGE plpgsql AS"
                              " $$BEGIN RAISE EXCEPTION 'link refused'; END$$", 0, NULL, NULL, &err), LK_OK);
     assert_int_equal(db_exec(fx->db, "CREATE TRIGGER no_link BEFORE INSERT ON lakeop.load_snapshots"
