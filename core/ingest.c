@@ -98,7 +98,8 @@ static char *raw_hist_url(const struct dataset *d, const struct store_url *inc, 
 }
 
 /* Copy, verify the size, delete the source: safe to repeat after a crash
- * at any point, and never overwrites a different object. */
+ * at any point, and never overwrites a different object (one already at
+ * the destination lets the source go only when it holds the same bytes). */
 static enum lk_status move_object(struct store *s, const char *from_url, const char *to_url,
                                   long long size, struct lk_error *err)
 {
@@ -121,7 +122,25 @@ static enum lk_status move_object(struct store *s, const char *from_url, const c
                          "to move has %lld", to_url, info.size, size);
             goto out;
         }
-        /* Already copied by an earlier run: only the source is left to delete. */
+        /* The same size is not the same file: only a copy an earlier run
+         * made lets the source go.  No source: that run deleted it too. */
+        store_object_info_free(&info);
+        rc = store_head(s, &from, &info, err);
+        if (rc != LK_OK)
+            goto out;
+        if (!info.exists)
+            goto delete;
+        bool same = false;
+        rc = store_same_content(s, &from, &to, &same, err);
+        if (rc != LK_OK) {
+            err_prefix(err, "comparing %s with %s, which is already there", from_url, to_url);
+            goto out;
+        }
+        if (!same) {
+            rc = err_set(err, LK_FAIL, "refusing to overwrite %s: a different object of the same size "
+                         "(%lld bytes) is there; %s was kept", to_url, size, from_url);
+            goto out;
+        }
     } else {
         store_object_info_free(&info);
         rc = store_head(s, &from, &info, err);
@@ -151,6 +170,7 @@ static enum lk_status move_object(struct store *s, const char *from_url, const c
             goto out;
         }
     }
+delete:
     rc = store_delete(s, &from, err);
     if (rc != LK_OK)
         err_prefix(err, "deleting %s after copying it", from_url);
@@ -404,24 +424,19 @@ static bool on_listed(const struct store_list_entry *e, void *ud)
     long long id = 0;
     bool created = false;
     enum load_status st;
-    if (load_register(r->ctx->db, op(r->ctx), ls->d->id, e->key, e->size, e->mtime, &id, &created, &st,
-                      &ls->err) != LK_OK) {
+    if (load_register(r->ctx->db, op(r->ctx), ls->d->id, e->key, e->size, e->mtime, ls->d->is_ods, &id,
+                      &created, &st, &ls->err) != LK_OK) {
         ls->failed = true;
         return false;
     }
     struct load l = { .id = id, .key = (char *)e->key, .status = st, .size = e->size };
     if (created) {
         r->tot->registered++;
-        if (ls->d->is_ods &&
-            dataset_snapshot_attach(r->ctx->db, ls->d->id, id, e->key, e->mtime, &ls->err) != LK_OK) {
-            ls->failed = true;
-            return false;
-        }
         emit(r, ls->d->name, &l, "registered", -1, NULL, st == LOAD_READY_FOR_ERRORING ? "empty file" : NULL);
     } else if (load_status_final(st)) {
         char msg[400];
-        snprintf(msg, sizeof msg, "this key was already loaded as load %lld (%s); the object is left "
-                 "where it is%s", id, load_status_name(st),
+        snprintf(msg, sizeof msg, "this object (same key and modified time) was already loaded as load "
+                 "%lld (%s); it is left where it is%s", id, load_status_name(st),
                  st == LOAD_ERRORED ? " (lakeop retry puts the load back to ready)" : "");
         r->tot->skipped++;
         emit(r, ls->d->name, &l, "skipped", -1, NULL, msg);
@@ -601,6 +616,20 @@ enum lk_status ingest_retry(struct lk_ctx *ctx, long long load_id, struct lk_err
     if (l.status != LOAD_ERRORED) {
         rc = err_set(err, LK_REFUSED, "load %lld is %s: only errored loads are retried", load_id,
                      load_status_name(l.status));
+        load_free(&l);
+        return rc;
+    }
+    /* The file landed again under its key and is being loaded: moving
+     * this one back would take the other's place. */
+    long long other = 0;
+    if ((rc = load_unfinished_of_key(ctx->db, l.dataset_id, l.key, &other, err)) != LK_OK) {
+        load_free(&l);
+        return rc;
+    }
+    if (other) {
+        rc = err_set(err, LK_REFUSED, "load %lld: its key %s landed again and is being loaded as load %lld; "
+                     "retry it when that load has finished", load_id, l.key, other);
+        audit_run(ctx, "load.retry", target, NULL, AUDIT_REFUSED, err->message);
         load_free(&l);
         return rc;
     }

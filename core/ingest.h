@@ -24,8 +24,9 @@
  * keys that start with "errored/" are never registered.
  *
  * Moves are idempotent and never overwrite: the destination is looked at
- * first; an object of the expected size there means the copy was already
- * made (only the source is left to delete); one of another size is refused.
+ * first; an object with the same bytes there (same ETag on S3, else the
+ * same SHA-256 of both) means the copy was already made (only the source is
+ * left to delete); any other object there is refused, the source kept.
  * A network failure while validating leaves the load `ingesting` for the
  * next run.  Each run is audited (action "ingest"), each retry too. */
 #ifndef LAKEOP_INGEST_H
@@ -68,7 +69,8 @@ enum lk_status ingest_run(struct lk_ctx *ctx, const char *dataset, ingest_event_
 
 /* Puts an errored load back to `ready`, its file moved back from the errored
  * area to where ingestion looks for it (idempotent, like every move).
- * LK_NOTFOUND: no such load; LK_REFUSED: not errored, or read-only.
+ * LK_NOTFOUND: no such load; LK_REFUSED: not errored, read-only, or its key
+ * has landed again and that newer load is unfinished.
  * Audited (action "load.retry"). */
 enum lk_status ingest_retry(struct lk_ctx *ctx, long long load_id, struct lk_error *err);
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataset.h"
 #include "db.h"
 #include "mem.h"
 
@@ -168,8 +169,35 @@ enum lk_status load_transition(PGconn *db, const char *operator_name, long long 
     return db_commit(db, err);
 }
 
+/* The load an object listed under `key` with modified time `mt` already is:
+ * the key's unfinished load (its file is being carried on, or a retry put it
+ * back, which on S3 gives it a new modified time), else a finished load of
+ * the same key and time (that very object again). */
+static enum lk_status find_registered(PGconn *db, const char *ds, const char *key, const char *mt,
+                                      long long *id, enum load_status *status, bool *found,
+                                      struct lk_error *err)
+{
+    const char *params[] = { ds, key, mt };
+    PGresult *res = NULL;
+    enum lk_status rc = db_exec(db,
+        "SELECT id, status FROM lakeop.loads WHERE dataset_id = $1 AND key = $2"
+        " AND (status NOT IN ('archived', 'errored') OR modified_at = to_timestamp($3::bigint))"
+        " ORDER BY status NOT IN ('archived', 'errored') DESC, id DESC LIMIT 1",
+        3, params, &res, err);
+    if (rc != LK_OK)
+        return rc;
+    *found = PQntuples(res) == 1;
+    if (*found) {
+        *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        if (!load_status_parse(PQgetvalue(res, 0, 1), status))
+            *status = LOAD_READY;
+    }
+    PQclear(res);
+    return LK_OK;
+}
+
 enum lk_status load_register(PGconn *db, const char *operator_name, long long dataset_id,
-                             const char *key, long long size, long long modified,
+                             const char *key, long long size, long long modified, bool ods,
                              long long *id, bool *created, enum load_status *status,
                              struct lk_error *err)
 {
@@ -179,49 +207,65 @@ enum lk_status load_register(PGconn *db, const char *operator_name, long long da
         num(ds, sizeof ds, dataset_id), key, num(sz, sizeof sz, size), num(mt, sizeof mt, modified),
         load_status_name(st), size == 0 ? "empty file (0 bytes)" : NULL,
     };
-    enum lk_status rc = db_begin(db, err);
-    if (rc != LK_OK)
+    *created = false;
+    bool found = false;
+    enum lk_status rc = find_registered(db, ds, key, mt, id, status, &found, err);
+    if (rc != LK_OK || found)
+        return rc;
+    if ((rc = db_begin(db, err)) != LK_OK)
         return rc;
     PGresult *res = NULL;
     /* The raw-hist partition is the moment the file landed: fixed at
-     * registration, so that a resumed run writes to the same place. */
+     * registration, so that a resumed run writes to the same place.  A
+     * conflict is a load registered since the look above. */
     rc = db_exec(db,
                  "INSERT INTO lakeop.loads (dataset_id, key, size, modified_at, file_land_timestamp,"
                  " status, error) VALUES ($1, $2, $3, to_timestamp($4::bigint), $4::bigint, $5, $6) "
-                 "ON CONFLICT (dataset_id, key) DO NOTHING RETURNING id",
+                 "ON CONFLICT DO NOTHING RETURNING id",
                  6, params, &res, err);
     if (rc != LK_OK) {
         db_rollback(db);
         return rc;
     }
-    if (PQntuples(res) == 1) {
-        *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    if (PQntuples(res) == 0) {
         PQclear(res);
-        *created = true;
-        *status = st;
-        rc = add_event(db, *id, NULL, load_status_name(st), operator_name,
-                       size == 0 ? "registered: empty file" : "registered", err);
-        if (rc != LK_OK) {
-            db_rollback(db);
-            return rc;
-        }
-        return db_commit(db, err);
-    }
-    PQclear(res);
-    db_rollback(db);
-    *created = false;
-    const char *p2[] = { ds, key };
-    rc = db_exec(db, "SELECT id, status FROM lakeop.loads WHERE dataset_id = $1 AND key = $2", 2, p2,
-                 &res, err);
-    if (rc != LK_OK)
+        db_rollback(db);
+        rc = find_registered(db, ds, key, mt, id, status, &found, err);
+        if (rc == LK_OK && !found)
+            rc = err_set(err, LK_FAIL, "load of '%s' neither registered nor found", key);
         return rc;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return err_set(err, LK_FAIL, "load of '%s' neither registered nor found", key);
     }
     *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    if (!load_status_parse(PQgetvalue(res, 0, 1), status))
-        *status = LOAD_READY;
+    PQclear(res);
+    rc = add_event(db, *id, NULL, load_status_name(st), operator_name,
+                   size == 0 ? "registered: empty file" : "registered", err);
+    /* In the same transaction: a crash cannot leave a load without its snapshot. */
+    if (rc == LK_OK && ods)
+        rc = dataset_snapshot_attach(db, dataset_id, *id, key, modified, err);
+    if (rc != LK_OK) {
+        db_rollback(db);
+        return rc;
+    }
+    if ((rc = db_commit(db, err)) != LK_OK)
+        return rc;
+    *created = true;
+    *status = st;
+    return LK_OK;
+}
+
+enum lk_status load_unfinished_of_key(PGconn *db, long long dataset_id, const char *key, long long *id,
+                                      struct lk_error *err)
+{
+    char ds[32];
+    const char *params[] = { num(ds, sizeof ds, dataset_id), key };
+    PGresult *res = NULL;
+    *id = 0;
+    enum lk_status rc = db_exec(db, "SELECT id FROM lakeop.loads WHERE dataset_id = $1 AND key = $2"
+                                " AND status NOT IN ('archived', 'errored')", 2, params, &res, err);
+    if (rc != LK_OK)
+        return rc;
+    if (PQntuples(res) > 0)
+        *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     return LK_OK;
 }

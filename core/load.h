@@ -76,12 +76,22 @@ enum lk_status load_transition(PGconn *db, const char *operator_name, long long 
                                const struct load_change *change, struct lk_error *err);
 
 /* Registers an object seen under a dataset's incoming prefix: `ready`, or
- * `ready_for_erroring` when it is empty.  Registering a key again does
- * nothing (*created = false, *id and *status those of the existing load). */
+ * `ready_for_erroring` when it is empty.  A load is the object landed under
+ * a key at a modified time: listing an object again does nothing
+ * (*created = false, *id and *status those of its load) when the key's
+ * load is unfinished (it is being carried on, or a retry put its file back:
+ * on S3 that gives the object a new modified time) or a finished load has
+ * the same key and modified time; an object re-landed later under a loaded
+ * key is a new load.  ods: the new load joins its snapshot
+ * (dataset_snapshot_attach) in the same transaction. */
 enum lk_status load_register(PGconn *db, const char *operator_name, long long dataset_id,
-                             const char *key, long long size, long long modified,
+                             const char *key, long long size, long long modified, bool ods,
                              long long *id, bool *created, enum load_status *status,
                              struct lk_error *err);
+
+/* The unfinished load of a key (at most one), or *id = 0. */
+enum lk_status load_unfinished_of_key(PGconn *db, long long dataset_id, const char *key, long long *id,
+                                      struct lk_error *err);
 
 enum lk_status load_get(PGconn *db, long long id, struct load *out, struct lk_error *err);
 

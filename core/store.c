@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "mem.h"
+#include "sha256.h"
 #include "store_internal.h"
 
 /* S3's own limit on key length, in bytes. */
@@ -207,6 +208,29 @@ static size_t parse_size(const char *text)
     return (size_t)(v * mult);
 }
 
+/* The tuning and test knobs of the environment (store.h). */
+static enum lk_status s3_knobs_from_env(struct stores3 *s3, struct lk_error *err)
+{
+    const char *part = getenv("LAKEOP_S3_PART_SIZE");
+    if (part && *part) {
+        size_t bytes = parse_size(part);
+        if (bytes < STORES3_MIN_PART || bytes > ((size_t)5 << 30))
+            return err_set(err, LK_USAGE,
+                           "LAKEOP_S3_PART_SIZE = %s: expected a size from 5M (S3's smallest part) to 5G", part);
+        stores3_set_part_size(s3, bytes);
+    }
+    const char *keys = getenv("LAKEOP_S3_LIST_MAX_KEYS");
+    if (keys && *keys) {
+        char *end = NULL;
+        long n = strtol(keys, &end, 10);
+        if (*end || n < 1 || n > 1000)
+            return err_set(err, LK_USAGE, "LAKEOP_S3_LIST_MAX_KEYS = %s: expected keys per listing page, "
+                           "from 1 to 1000", keys);
+        stores3_set_list_page(s3, (int)n);
+    }
+    return LK_OK;
+}
+
 enum lk_status store_open(const struct cfg_env *env, struct http_client *http,
                           struct store **out, struct lk_error *err)
 {
@@ -240,15 +264,9 @@ enum lk_status store_open(const struct cfg_env *env, struct http_client *http,
         free(s);
         return rc;
     }
-    const char *part = getenv("LAKEOP_S3_PART_SIZE");
-    if (part && *part) {
-        size_t bytes = parse_size(part);
-        if (bytes < STORES3_MIN_PART || bytes > ((size_t)5 << 30)) {
-            store_free(s);
-            return err_set(err, LK_USAGE,
-                           "LAKEOP_S3_PART_SIZE = %s: expected a size from 5M (S3's smallest part) to 5G", part);
-        }
-        stores3_set_part_size(s->s3, bytes);
+    if ((rc = s3_knobs_from_env(s->s3, err)) != LK_OK) {
+        store_free(s);
+        return rc;
     }
     *out = s;
     return LK_OK;
@@ -454,6 +472,55 @@ enum lk_status store_copy(struct store *s, const struct store_url *from,
         return stores3_copy(s->s3, from->bucket, from->key, to->bucket, to->key, err);
     }
     return copy_streamed(s, from, to, err);
+}
+
+struct digest_sink {
+    struct sha256 sha;
+};
+
+static size_t digest_sink(const char *data, size_t len, void *ud)
+{
+    sha256_update(&((struct digest_sink *)ud)->sha, data, len);
+    return len;
+}
+
+static enum lk_status digest(struct store *s, const struct store_url *u, unsigned char out[32],
+                             struct lk_error *err)
+{
+    struct digest_sink d;
+    sha256_init(&d.sha);
+    enum lk_status rc = store_get(s, u, 0, -1, digest_sink, &d, err);
+    if (rc == LK_OK)
+        sha256_final(&d.sha, out);
+    return rc;
+}
+
+enum lk_status store_same_content(struct store *s, const struct store_url *a, const struct store_url *b,
+                                  bool *same, struct lk_error *err)
+{
+    *same = false;
+    if (!on_file(s, a) && !on_file(s, b)) {
+        struct store_object_info ia, ib;
+        enum lk_status rc = store_head(s, a, &ia, err);
+        if (rc != LK_OK)
+            return rc;
+        if ((rc = store_head(s, b, &ib, err)) != LK_OK) {
+            store_object_info_free(&ia);
+            return rc;
+        }
+        *same = ia.exists && ib.exists && ia.etag && ib.etag && *ia.etag && strcmp(ia.etag, ib.etag) == 0;
+        store_object_info_free(&ia);
+        store_object_info_free(&ib);
+        if (*same)
+            return LK_OK;
+    }
+    unsigned char da[32], db[32];
+    enum lk_status rc = digest(s, a, da, err);
+    if (rc == LK_OK)
+        rc = digest(s, b, db, err);
+    if (rc == LK_OK)
+        *same = memcmp(da, db, sizeof da) == 0;
+    return rc;
 }
 
 enum lk_status store_delete(struct store *s, const struct store_url *u, struct lk_error *err)

@@ -75,6 +75,15 @@ enum lk_status store_list(struct store *s, const struct store_url *prefix, store
 enum lk_status store_copy(struct store *s, const struct store_url *from,
                           const struct store_url *to, struct lk_error *err);
 
+/* Whether two objects hold the same bytes.  On S3 equal ETags say so (the
+ * MD5 of the bytes, or for a multipart upload the MD5 of its parts' MD5s:
+ * equal either way means equal bytes).  Different ETags prove nothing (a
+ * multipart object copied by CopyObject gets a single-part ETag; SSE-KMS
+ * ETags are not MD5s), and file:// has no content ETag: then both objects
+ * are read and their SHA-256 compared. */
+enum lk_status store_same_content(struct store *s, const struct store_url *a, const struct store_url *b,
+                                  bool *same, struct lk_error *err);
+
 /* Deleting a missing object is not an error. */
 enum lk_status store_delete(struct store *s, const struct store_url *u, struct lk_error *err);
 
@@ -115,8 +124,9 @@ enum lk_status store_writer_open_sized(struct store *s, const struct store_url *
  * read by store_open, e.g. "5M"); below 5 MiB is refused.  Memory used by a
  * writer is one part. */
 enum lk_status store_set_part_size(struct store *s, size_t bytes, struct lk_error *err);
-/* Keys per ListObjectsV2 page (default and maximum 1000); tests use small
- * pages to exercise paging. */
+/* Keys per ListObjectsV2 page (default and maximum 1000, or
+ * $LAKEOP_S3_LIST_MAX_KEYS read by store_open); tests use small pages to
+ * exercise paging. */
 void store_set_list_page(struct store *s, int max_keys);
 /* Non-zero *cancel stops transfers as soon as possible (borrowed). */
 void store_set_cancel(struct store *s, const volatile int *cancel);

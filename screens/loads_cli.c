@@ -366,6 +366,18 @@ int cli_retry(struct cli *cli, int argc, char **argv)
             got++;
             break;
         }
+        long long other = 0;
+        if (load_unfinished_of_key(ctx.db, loads[got].dataset_id, loads[got].key, &other, &err) != LK_OK) {
+            rc = cli_fail(cli, &err);
+            got++;
+            break;
+        }
+        if (other) {
+            rc = cli_failf(cli, 3, "load %lld: its key landed again and is being loaded as load %lld; "
+                           "retry it when that load has finished; nothing was changed", ids[got], other);
+            got++;
+            break;
+        }
     }
     if (rc == 0) {
         FILE *pf = cli->json ? cli->errf : cli->out;

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A slow, pausable proxy in front of an S3 server (s3rver), for the
-console's progress dialog tests: a long operation whose pace the test sets.
+console's progress dialog tests (a long operation whose pace the test sets)
+and the ingest crash test (a copy whose answer never comes).
 
 Every request is forwarded unchanged (the Host header too, so signatures
 made for the proxy's address still verify upstream).  Response bodies of
@@ -10,7 +11,14 @@ paused, so an ingest's progress moves, stalls and moves again on cue.
   POST /_proxy/pause               stop sending GET bodies (connections stay open)
   POST /_proxy/resume              carry on
   POST /_proxy/rate {"bytes_per_second": N}
-  GET  /_proxy/stats               {"paused", "rate", "get_bytes"}
+  POST /_proxy/hold_copies         forward CopyObject requests (PUT with
+                                   x-amz-copy-source) but hold their answers:
+                                   the server has made the copy, the client
+                                   does not know yet (a crash test kills it
+                                   there)
+  POST /_proxy/release_copies      send the held answers, stop holding
+  GET  /_proxy/stats               {"paused", "rate", "get_bytes", "copies",
+                                    "held_copies"}
 
 Listens on 127.0.0.1 only; stops on SIGTERM.
 """
@@ -38,6 +46,11 @@ class State:
         self.running.set()
         self.lock = threading.Lock()
         self.get_bytes = 0
+        self.copies = 0
+        self.held_copies = 0
+        self.hold_copies = False
+        self.copies_released = threading.Event()
+        self.copies_released.set()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -69,8 +82,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             st.running.set()
         elif self.path == "/_proxy/rate":
             st.rate = int(json.loads(body or b"{}").get("bytes_per_second", st.rate))
+        elif self.path == "/_proxy/hold_copies":
+            st.hold_copies = True
+            st.copies_released.clear()
+        elif self.path == "/_proxy/release_copies":
+            st.hold_copies = False
+            st.copies_released.set()
         out = json.dumps({"paused": not st.running.is_set(), "rate": st.rate,
-                          "get_bytes": st.get_bytes}).encode()
+                          "get_bytes": st.get_bytes, "copies": st.copies,
+                          "held_copies": st.held_copies}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(out)))
@@ -93,6 +113,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 conn.putheader(k, v)
             conn.endheaders(body if body else None)
             resp = conn.getresponse()
+            if self.command == "PUT" and any(k.lower() == "x-amz-copy-source" for k in headers):
+                with st.lock:
+                    st.copies += 1
+                if st.hold_copies:
+                    self.answer_held_copy(resp)
+                    return
             self.send_response_only(resp.status, resp.reason)
             length = resp.getheader("Content-Length")
             for k, v in resp.getheaders():
@@ -122,6 +148,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.flush()
         finally:
             conn.close()
+
+    def answer_held_copy(self, resp):
+        data = resp.read()   # the copy is made upstream
+        with self.server.state.lock:
+            self.server.state.held_copies += 1
+        self.server.state.copies_released.wait()
+        try:
+            self.send_response_only(resp.status, resp.reason)
+            for k, v in resp.getheaders():
+                if k.lower() not in HOP and k.lower() != "content-length":
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            pass   # the client was killed while it waited: that was the point
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = forward
 

@@ -162,6 +162,19 @@ fi
 got=$(aws_m s3 cp s3://clean-cohorts/data/Dyn2024.csv - | grep A-S00000001)
 want='"Dyn2024","A-S00000001","ReadyForEstimation","2024-04-15","USD","7","","Annual","","","","","","","","","",""'
 [ "$got" = "$want" ] && lk_pass "synced row exported as the engine's format" || lk_fail "synced row" "$got"
+# An empty table: the cohort exists with no items, and its export is the
+# header alone with a manifest of 0 records ("no data", not "export broken").
+make_table PriceMigration-CODE-Void2024
+out=$(lkm cohort-sync Void2024 --yes 2>&1); rc=$?
+if [ $rc -eq 0 ] && echo "$out" | grep -q "0 new, 0 updated" && [ "$(q "SELECT count(*) FROM lakeop.cohorts WHERE name = 'Void2024'")" = 1 ] \
+   && out=$(lkm cohort-export Void2024 --yes 2>&1) \
+   && [ "$(aws_m s3 cp s3://clean-cohorts/data/Void2024.csv -)" = "$(head -1 "$fx/expected.csv")" ] \
+   && aws_m s3 cp s3://clean-cohorts/data/Void2024.manifest.json - 2>/dev/null |
+      python3 -c 'import json,sys; m=json.load(sys.stdin); sys.exit(0 if m["recordCount"]==0 and m["cohort"]=="Void2024" else 1)'; then
+    lk_pass "empty DynamoDB table: synced, exported as the header alone with a manifest of 0 records"
+else
+    lk_fail "empty table" "rc=$rc $out"
+fi
 cat >"$tmp/config_nobucket" <<EOF
 [env "test"]
 cohorts.bucket = s3://no-such-bucket

@@ -1,8 +1,8 @@
 #!/bin/sh
-# Crash and resume: lakeop killed with SIGKILL while a large file is being
-# validated (load `ingesting`) and again while it is being copied
-# (`archiving`); the next run finishes every load, and each file ends in
-# exactly one place.  Then the states a crash can leave between two steps
+# Crash and resume: lakeop killed with SIGKILL (at a known point, under gdb)
+# while a large file is being validated (load `ingesting`) and again while
+# it is being copied (`archiving`); the next run finishes every load, and
+# each file ends in exactly one place.  Then the states a crash can leave between two steps
 # (copy made but source not deleted; errored copy made) are set up directly
 # and resumed: moves are idempotent.
 . "$(dirname "$0")/../lib/common.sh"
@@ -32,56 +32,49 @@ lk() { "$LK_BIN" --config "$tmp/config" "$@"; }
 q() { psql -X -qAt -h "$LK_PG_HOST" -p "$LK_PG_PORT" -U postgres -d lk_ingest_crash -c "$1" 2>/dev/null; }
 T=1700000000
 
-# About 300 MB: long enough to be caught in the middle.
-{ echo "id,name,amount"; yes '12345,a name of moderate length,12345.678' | head -n 7000000; } >"$inc/big.csv"
+# About 60 MB: sixty 1 MiB chunks to read, and to copy.
+{ echo "id,name,amount"; yes '12345,a name of moderate length,12345.678' | head -n 1500000; } >"$inc/big.csv"
 touch -d "@$T" "$inc/big.csv"
 size=$(stat -c %s "$inc/big.csv")
 sum=$(md5sum <"$inc/big.csv")
+dest="$store/raw-hist/big/file_land_timestamp=$T/big.csv"
 
-# Waits for the load to reach a status, then kills lakeop; prints the status it was killed in.
-kill_when() {   # status
-    # lakeop itself in the background (not a shell function around it): the kill must reach it.
-    "$LK_BIN" --config "$tmp/config" ingest --yes >/dev/null 2>&1 &
-    pid=$!
-    tries=0
-    while [ $tries -lt 2000 ]; do
-        st=$(q "SELECT status FROM lakeop.loads WHERE key = 'big/big.csv'")
-        if [ "$st" = "$1" ]; then
-            kill -KILL $pid 2>/dev/null
-            wait $pid 2>/dev/null
-            echo "$st"
-            return 0
-        fi
-        kill -0 $pid 2>/dev/null || break
-        sleep 0.02
-        tries=$((tries + 1))
-    done
-    wait $pid 2>/dev/null
-    echo "missed:$st"
+# Runs one ingest under gdb and kills it (SIGKILL) the Nth time it enters a
+# function: the kill lands at a known point however fast the machine is.
+# Prints "killed" when it did (the process had not finished).
+kill_at() {   # function, n
+    ASAN_OPTIONS=detect_leaks=0 timeout 300 gdb -q -batch -ex "break $1" -ex run -ex "continue $(($2 - 1))" \
+        -ex 'info program' -ex kill --args "$LK_BIN" --config "$tmp/config" ingest --yes \
+        >"$tmp/gdb.out" 2>&1
+    if grep -q "exited" "$tmp/gdb.out" || ! grep -q "^Breakpoint 1, .*$1" "$tmp/gdb.out"; then
+        echo missed
+    else
+        echo killed
+    fi
 }
 
-got=$(kill_when ingesting)
+# While validating: the 20th chunk fed to the validator.
+got=$(kill_at csvcheck_feed 20)
 st=$(q "SELECT status FROM lakeop.loads WHERE key = 'big/big.csv'")
-if [ "$got" = ingesting ] && [ "$st" = ingesting ] && [ -f "$inc/big.csv" ]; then
+if [ "$got" = killed ] && [ "$st" = ingesting ] && [ -f "$inc/big.csv" ] && [ ! -e "$dest" ]; then
     lk_pass "killed while validating: the load is left ingesting, the file in incoming"
-else lk_fail "kill while ingesting" "got=$got st=$st"; fi
+else lk_fail "kill while ingesting" "got=$got st=$st $(tail -5 "$tmp/gdb.out")"; fi
 
-# The next run may be killed again while copying: the copy is never visible half-written.
-got=$(kill_when archiving)
-dest="$store/raw-hist/big/file_land_timestamp=$T/big.csv"
-case "$got" in
-    archiving) lk_pass "killed again while archiving" ;;
-    *) echo "# (the copy finished before the kill: $got)"; lk_pass "second run reached archiving or beyond" ;;
-esac
-if [ -f "$dest" ] && [ "$(stat -c %s "$dest")" != "$size" ]; then
-    lk_fail "no half-written raw-hist object" "$(stat -c %s "$dest") bytes"
-else lk_pass "no half-written object under the raw-hist name"; fi
+# While copying: the 20th MiB written to the raw-hist copy.  The copy is
+# never visible half-written: only the hidden temporary file has the bytes.
+got=$(kill_at storef_writer_write 20)
+st=$(q "SELECT status FROM lakeop.loads WHERE key = 'big/big.csv'")
+part=$(find "$store/raw-hist" -type f -name '.*.lakeop-tmp.*' | head -n 1)
+if [ "$got" = killed ] && [ "$st" = archiving ] && [ -f "$inc/big.csv" ] && [ ! -e "$dest" ] \
+    && [ -n "$part" ] && [ "$(stat -c %s "$part")" -lt "$size" ]; then
+    lk_pass "killed mid-copy: the load is archiving, the file still in incoming, no raw-hist object yet"
+else lk_fail "kill while archiving" "got=$got st=$st part=$part $(tail -5 "$tmp/gdb.out")"; fi
 
 out=$(lk ingest --yes 2>&1); rc=$?
 st=$(q "SELECT status || ' ' || record_count FROM lakeop.loads WHERE key = 'big/big.csv'")
-if [ $rc -eq 0 ] && [ "$st" = "archived 7000000" ] && [ ! -e "$inc/big.csv" ] && [ -f "$dest" ] \
+if [ $rc -eq 0 ] && [ "$st" = "archived 1500000" ] && [ ! -e "$inc/big.csv" ] && [ -f "$dest" ] \
     && [ "$(md5sum <"$dest")" = "$sum" ]; then
-    lk_pass "the next run finishes it: archived, 7000000 records, in raw-hist only, intact"
+    lk_pass "the next run finishes it: archived, 1500000 records, in raw-hist only, intact"
 else lk_fail "resume" "rc=$rc st=$st $out"; fi
 # A copy killed half-way may leave the file store's hidden temporary file
 # (never listed, never under the final name); everything else: one file.

@@ -54,14 +54,17 @@ q() { psql -X -qAt -h "$LK_PG_HOST" -p "$LK_PG_PORT" -U postgres -d lk_ingest_fi
 # Files land at known times: the raw-hist partition is the landing time.
 T=1700000000
 agg=$store/incoming/cubic/dmap/agg
-for f in good.csv bom_crlf.csv empty.csv header_only.csv missing_column.csv extra_column.csv \
-         short_record.csv unterminated_quote.csv not_utf8.csv good.csv.gz truncated.csv.gz \
-         "key with spaces.csv" report.json; do
+for f in good.csv bom.csv crlf.csv quoted_newline.csv no_final_newline.csv empty.csv header_only.csv \
+         missing_column.csv extra_column.csv short_record.csv unterminated_quote.csv not_utf8.csv \
+         good.csv.gz truncated.csv.gz "key with spaces.csv" report.json unload_0000_part_00 unload_in_csv.csv; do
     cp "$fx/$f" "$agg/$f"
     touch -d "@$T" "$agg/$f"
 done
-cp "$fx/unload_0000_part_00" "$store/incoming/unload/"
-touch -d "@$T" "$store/incoming/unload/unload_0000_part_00"
+for f in unload_0000_part_00 unload_0001_part_00.gz unload_short_0000_part_00 unload_bad_quote_0000_part_00 \
+         unload_backslash_0000_part_00 unload_unterminated_0000_part_00; do
+    cp "$fx/$f" "$store/incoming/unload/$f"
+    touch -d "@$T" "$store/incoming/unload/$f"
+done
 cp "$fx/good.csv" "$store/incoming/bad/good.csv"
 for f in LOAD00000001.csv LOAD00000002.csv; do
     cp "$fx/$f" "$store/incoming/cubic/ods_qlik/EDW.SAMPLE/$f"
@@ -112,7 +115,10 @@ expect_errored() {   # file, words of the message
     else lk_fail "$f errored" "status=$st error=$e"; fi
 }
 expect_archived good.csv 3
-expect_archived bom_crlf.csv 2
+expect_archived bom.csv 1
+expect_archived crlf.csv 2
+expect_archived quoted_newline.csv 2
+expect_archived no_final_newline.csv 2
 expect_archived good.csv.gz 199
 expect_archived "key with spaces.csv" 1
 expect_errored empty.csv "empty file"
@@ -124,6 +130,10 @@ expect_errored unterminated_quote.csv "unterminated quote: the quoted field that
 expect_errored not_utf8.csv "record 2 (line 3) contains bytes that are not UTF-8"
 expect_errored truncated.csv.gz "gzip data truncated"
 expect_errored report.json "does not have an extension of the csv dialect"
+# Redshift UNLOAD output landed in a csv dataset: by its name, or by its
+# content when it is named .csv.
+expect_errored unload_0000_part_00 "'unload_0000_part_00' does not have an extension of the csv dialect"
+expect_errored unload_in_csv.csv "missing columns id, name, amount; extra column 1|\"acme"
 
 # Each change is an event; the run is audited.
 n=$(q "SELECT count(*) FROM lakeop.load_events e JOIN lakeop.loads l ON l.id = e.load_id WHERE l.key = 'cubic/dmap/agg/good.csv'")
@@ -146,16 +156,50 @@ st=$(q "SELECT status || ' ' || record_count FROM lakeop.loads WHERE key = 'unlo
 [ $rc -eq 0 ] && [ "$st" = "archived 3" ] && [ -f "$store/raw-hist/unload/file_land_timestamp=$T/unload_0000_part_00" ] \
     && lk_pass "Redshift UNLOAD file: escapes, \\N, quotes; archived with 3 records" \
     || lk_fail "unload" "rc=$rc st=$st $out"
+st=$(q "SELECT status || ' ' || record_count FROM lakeop.loads WHERE key = 'unload/unload_0001_part_00.gz'")
+[ "$st" = "archived 3" ] && cmp -s "$fx/unload_0001_part_00.gz" "$store/raw-hist/unload/file_land_timestamp=$T/unload_0001_part_00.gz" \
+    && lk_pass "gzipped UNLOAD part (_part_00.gz): decompressed while validated, archived as landed" \
+    || lk_fail "unload gz" "st=$st"
+expect_unload_errored() {   # file, words of the message
+    st=$(q "SELECT status FROM lakeop.loads WHERE key = 'unload/$1'"); e=$(q "SELECT error FROM lakeop.loads WHERE key = 'unload/$1'")
+    if [ "$st" = errored ] && echo "$e" | grep -qF "$2" && cmp -s "$fx/$1" "$store/incoming/errored/unload/$1" \
+        && [ ! -e "$store/incoming/unload/$1" ]; then
+        lk_pass "UNLOAD $1: errored ($2), moved intact to the errored area"
+    else lk_fail "UNLOAD $1 errored" "status=$st error=$e"; fi
+}
+expect_unload_errored unload_short_0000_part_00 "record 2 (line 2) has 2 fields, expected 3 (a short record)"
+expect_unload_errored unload_bad_quote_0000_part_00 "unexpected 'h' after a closing quote (a quote inside a quoted field must be escaped)"
+expect_unload_errored unload_backslash_0000_part_00 "the file ends with a backslash that escapes nothing"
+expect_unload_errored unload_unterminated_0000_part_00 "unterminated quote: the quoted field that starts in record 2 (line 2)"
 
 # ---- ODS snapshots
 lk ingest --dataset ods --yes >/dev/null 2>&1
 n=$(q "SELECT count(*) FROM lakeop.dataset_snapshots s JOIN lakeop.load_snapshots ls ON ls.snapshot_id = s.id WHERE s.snapshot_key = 'cubic/ods_qlik/EDW.SAMPLE/LOAD00000001.csv'")
 [ "$n" = 2 ] && lk_pass "ODS: LOAD00000001 starts a snapshot, both loads belong to it" || lk_fail "snapshot" "$n"
+# A full reload restarts at LOAD00000001 under the same keys, a day later:
+# new loads, and a new snapshot they belong to.
+T2=$((T + 86400))
+ods=$store/incoming/cubic/ods_qlik/EDW.SAMPLE
+for f in LOAD00000001.csv LOAD00000002.csv; do
+    cp "$fx/$f" "$ods/$f"; touch -d "@$T2" "$ods/$f"
+done
+out=$(lk ingest --dataset ods --yes 2>&1); rc=$?
+snaps=$(q "SELECT extract(epoch FROM s.started_at)::bigint || ':' || count(ls.load_id) FROM lakeop.dataset_snapshots s
+           LEFT JOIN lakeop.load_snapshots ls ON ls.snapshot_id = s.id
+           WHERE s.snapshot_key = 'cubic/ods_qlik/EDW.SAMPLE/LOAD00000001.csv' GROUP BY s.id ORDER BY s.id" | tr '\n' ' ')
+if [ $rc -eq 0 ] && echo "$out" | grep -q "^2 registered, 2 archived" && [ "$snaps" = "$T:2 $T2:2 " ] \
+    && [ -f "$store/raw-hist/cubic/ods_qlik/EDW.SAMPLE/file_land_timestamp=$T2/LOAD00000001.csv" ] \
+    && [ -f "$store/raw-hist/cubic/ods_qlik/EDW.SAMPLE/file_land_timestamp=$T/LOAD00000001.csv" ]; then
+    lk_pass "ODS restart under the same LOAD00000001 key: two new loads in their own partition, a second snapshot"
+else lk_fail "ODS restart" "rc=$rc snaps=$snaps $out"; fi
+n=$(q "SELECT count(*) FROM lakeop.loads l JOIN lakeop.datasets d ON d.id = l.dataset_id
+       WHERE d.is_ods AND NOT EXISTS (SELECT 1 FROM lakeop.load_snapshots ls WHERE ls.load_id = l.id)")
+[ "$n" = 0 ] && lk_pass "every ODS load belongs to a snapshot" || lk_fail "ODS links" "$n without a snapshot"
 
 # ---- loads
 out=$(lk loads --dataset agg --status errored 2>&1); rc=$?
 n=$(echo "$out" | grep -c "^[0-9]* *errored")
-[ $rc -eq 0 ] && [ "$n" = 9 ] && lk_pass "loads --status errored lists the 9 errored files" || lk_fail "loads" "rc=$rc n=$n"
+[ $rc -eq 0 ] && [ "$n" = 11 ] && lk_pass "loads --status errored lists the 11 errored files" || lk_fail "loads" "rc=$rc n=$n"
 out=$(lk loads --limit 2 2>&1)
 next=$(echo "$out" | sed -n 's/^more: lakeop loads --before //p')
 out2=$(lk loads --limit 2 --before "$next" --json 2>&1)
@@ -166,18 +210,19 @@ out=$(lk loads --status nonsense 2>&1); rc=$?
 
 # ---- status: errored loads make it exit 1
 out=$(lk status 2>&1); rc=$?
-[ $rc -eq 1 ] && echo "$out" | grep -q "errored loads: 9" && lk_pass "status exits 1 with errored loads, listing them" \
+[ $rc -eq 1 ] && echo "$out" | grep -q "errored loads: 15" && lk_pass "status exits 1 with errored loads, listing them" \
     || lk_fail "status" "rc=$rc $out"
 out=$(lk status --json 2>/dev/null)
-ok=$(echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], d["errored_loads"])')
-[ "$ok" = "False 9" ] && lk_pass "status --json" || lk_fail "status --json" "$ok"
+# printf, not echo: dash's echo would eat the backslashes of the UNLOAD errors.
+ok=$(printf "%s\n" "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], d["errored_loads"])')
+[ "$ok" = "False 15" ] && lk_pass "status --json" || lk_fail "status --json" "$ok"
 out=$(lk datasets --json 2>&1)
 chk=$(echo "$out" | python3 -c '
 import json,sys
 d={x["name"]: x for x in json.load(sys.stdin)["datasets"]}
 print(d["agg"]["loads"]["archived"], d["agg"]["loads"]["errored"], d["ods"]["snapshot"]["key"], d["agg"]["stale"])')
 # The files landed in 2023: agg (freshness 26h) is stale.
-[ "$chk" = "4 9 cubic/ods_qlik/EDW.SAMPLE/LOAD00000001.csv True" ] && lk_pass "datasets --json: counts, snapshot, stale" \
+[ "$chk" = "7 11 cubic/ods_qlik/EDW.SAMPLE/LOAD00000001.csv True" ] && lk_pass "datasets --json: counts, snapshot, stale" \
     || lk_fail "datasets" "$chk"
 
 # ---- retry
@@ -197,12 +242,36 @@ if [ $rc -eq 0 ] && [ "$(status_of short_record.csv)" = ready ] && [ -f "$agg/sh
     && [ ! -e "$store/incoming/errored/cubic/dmap/agg/short_record.csv" ] && [ -z "$(error_of short_record.csv)" ]; then
     lk_pass "retry: ready again, the file back under the incoming prefix"
 else lk_fail "retry" "rc=$rc $out"; fi
-# The operator fixes the file; the next run archives it.
+# The operator fixes the file; the next run archives it.  The fixed file has
+# a new modified time (as any move back has on S3): it is still the retried
+# load, archived in the partition of when it first landed.
 printf 'id,name,amount\n1,alpha,2.5\n2,beta,0\n3,gamma,4\n' >"$agg/short_record.csv"
-touch -d "@$T" "$agg/short_record.csv"
+touch -d "@$((T + 7200))" "$agg/short_record.csv"
 lk ingest --dataset agg --yes >/dev/null 2>&1
-[ "$(status_of short_record.csv)" = archived ] && lk_pass "retried and fixed: archived" \
-    || lk_fail "retried" "$(status_of short_record.csv) $(error_of short_record.csv)"
+n=$(q "SELECT count(*) FROM lakeop.loads WHERE key = 'cubic/dmap/agg/short_record.csv'")
+[ "$(status_of short_record.csv)" = archived ] && [ "$n" = 1 ] \
+    && [ -f "$store/raw-hist/cubic/dmap/agg/file_land_timestamp=$T/short_record.csv" ] \
+    && lk_pass "retried and fixed (new modified time): the same load, archived" \
+    || lk_fail "retried" "$n loads: $(status_of short_record.csv) $(error_of short_record.csv)"
+
+# ---- the same key landed again later: a second load, its own partition
+T3=$((T + 3600))
+cp "$fx/good.csv" "$agg/good.csv"; touch -d "@$T3" "$agg/good.csv"
+out=$(lk ingest --dataset agg --yes 2>&1); rc=$?
+loads=$(q "SELECT file_land_timestamp || ':' || status FROM lakeop.loads WHERE key = 'cubic/dmap/agg/good.csv' ORDER BY id" | tr '\n' ' ')
+if [ $rc -eq 0 ] && [ "$loads" = "$T:archived $T3:archived " ] && [ ! -e "$agg/good.csv" ] \
+    && cmp -s "$fx/good.csv" "$store/raw-hist/cubic/dmap/agg/file_land_timestamp=$T3/good.csv" \
+    && cmp -s "$fx/good.csv" "$store/raw-hist/cubic/dmap/agg/file_land_timestamp=$T/good.csv"; then
+    lk_pass "good.csv landed twice: two loads, in file_land_timestamp=$T and =$T3"
+else lk_fail "landed twice" "rc=$rc loads=$loads $out"; fi
+# The very object again (same key and modified time as a finished load): left alone.
+cp "$fx/good.csv" "$agg/good.csv"; touch -d "@$T3" "$agg/good.csv"
+out=$(lk ingest --dataset agg --yes 2>&1); rc=$?
+n=$(q "SELECT count(*) FROM lakeop.loads WHERE key = 'cubic/dmap/agg/good.csv'")
+if [ "$n" = 2 ] && [ -f "$agg/good.csv" ] && echo "$out" | grep -q "same key and modified time) was already loaded"; then
+    lk_pass "the same object listed again is not a new load; it is left where it is"
+else lk_fail "same object again" "n=$n rc=$rc $out"; fi
+rm -f "$agg/good.csv"
 n=$(q "SELECT count(*) FROM lakeop.audit WHERE action = 'load.retry' AND result = 'ok'")
 [ "$n" = 1 ] && lk_pass "retry audited" || lk_fail "retry audit" "$n"
 
@@ -216,6 +285,35 @@ if [ $rc -eq 1 ] && echo "$out" | grep -q "refusing to overwrite" && [ -f "$agg/
     && grep -q "something else" "$store/raw-hist/cubic/dmap/agg/file_land_timestamp=$T/clash.csv"; then
     lk_pass "an existing raw-hist object of another size is never overwritten (exit 1, source kept)"
 else lk_fail "overwrite" "rc=$rc $out"; fi
+
+# ---- the same size is not the same file: a different object of the size of
+# the one to move is never taken for an earlier copy
+printf 'id,name,amount\n8,other,8\n' >"$agg/clash2.csv"
+touch -d "@$T" "$agg/clash2.csv"
+printf 'id,name,amount\n8,OTHER,8\n' >"$store/raw-hist/cubic/dmap/agg/file_land_timestamp=$T/clash2.csv"
+out=$(lk ingest --dataset agg --yes 2>&1); rc=$?
+if [ $rc -eq 1 ] && echo "$out" | grep -q "clash2.csv: a different object of the same size (25 bytes) is there" \
+    && [ -f "$agg/clash2.csv" ] && grep -q "8,other,8" "$agg/clash2.csv" \
+    && grep -q "OTHER" "$store/raw-hist/cubic/dmap/agg/file_land_timestamp=$T/clash2.csv" \
+    && [ "$(status_of clash2.csv)" = archiving ]; then
+    lk_pass "same-size clash in raw-hist: refused naming it (exit 1), source kept, raw-hist untouched"
+else lk_fail "same-size clash" "rc=$rc st=$(status_of clash2.csv) $out"; fi
+
+# ---- retry of an older errored load whose key landed again and is being
+# loaded (clash2.csv, left archiving above): refused, nothing moved
+old=$(q "INSERT INTO lakeop.loads (dataset_id, key, size, modified_at, file_land_timestamp, status, error, errored_key)
+         SELECT dataset_id, key, 20, to_timestamp($T - 60), $T - 60, 'errored', 'a short record',
+                's3://incoming/errored/cubic/dmap/agg/clash2.csv'
+           FROM lakeop.loads WHERE key = 'cubic/dmap/agg/clash2.csv' RETURNING id")
+printf 'id,name,amount\n8,x\n' >"$store/incoming/errored/cubic/dmap/agg/clash2.csv"
+utf=$(q "SELECT id FROM lakeop.loads WHERE key = 'cubic/dmap/agg/not_utf8.csv'")
+out=$(lk retry "$utf" "$old" --yes 2>&1); rc=$?
+if [ $rc -eq 3 ] && echo "$out" | grep -q "landed again and is being loaded as load" \
+    && grep -q "8,other,8" "$agg/clash2.csv" && [ -f "$store/incoming/errored/cubic/dmap/agg/clash2.csv" ] \
+    && [ "$(q "SELECT status FROM lakeop.loads WHERE id = $old")" = errored ] \
+    && [ "$(status_of not_utf8.csv)" = errored ] && [ ! -e "$agg/not_utf8.csv" ]; then
+    lk_pass "retry of a load whose key is being loaded again: refused (3), nothing moved (the other load either)"
+else lk_fail "retry over a newer load" "rc=$rc $out"; fi
 
 # ---- "~/" in a schema path: ingest reads the file `lakeop paths` names
 home=$tmp/home

@@ -37,10 +37,16 @@ done
 # A file nobody may list as a load: the errored area of an earlier run.
 lk_aws "$LK_S3RVER_URL" s3 cp "$fx/good.csv" "s3://incoming/errored/cubic/dmap/agg/old.csv" >/dev/null
 
-out=$(lk ingest --yes 2>&1); rc=$?
+# Two keys per ListObjectsV2 page: the six objects under the prefix take
+# three pages (continuation tokens), and every one is registered.
+out=$(LAKEOP_S3_LIST_MAX_KEYS=2 lk ingest --yes 2>&1); rc=$?
 echo "$out" | sed 's/^/    | /'
 [ $rc -eq 0 ] && echo "$out" | grep -q "^6 registered, 3 archived, 3 errored, 0 failed" \
-    && lk_pass "ingest on S3: 6 registered (one key with spaces), 3 archived, 3 errored" || lk_fail "ingest s3" "rc=$rc"
+    && lk_pass "ingest on S3 over pages of 2 keys: 6 registered (one key with spaces), 3 archived, 3 errored" \
+    || lk_fail "ingest s3" "rc=$rc"
+out=$(LAKEOP_S3_LIST_MAX_KEYS=0 lk ingest --yes 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "LAKEOP_S3_LIST_MAX_KEYS = 0: expected keys per listing page, from 1 to 1000" \
+    && lk_pass "LAKEOP_S3_LIST_MAX_KEYS out of range: exit 2, named" || lk_fail "list page knob" "rc=$rc $out"
 
 T=$(q "SELECT file_land_timestamp FROM lakeop.loads WHERE key = 'cubic/dmap/agg/good.csv'")
 lk_aws "$LK_S3RVER_URL" s3 cp "s3://raw-hist/cubic/dmap/agg/file_land_timestamp=$T/good.csv" "$tmp/back.csv" >/dev/null 2>&1
@@ -59,5 +65,38 @@ out=$(lk retry "$id" --yes 2>&1); rc=$?
 back=$(lk_aws "$LK_S3RVER_URL" s3 ls s3://incoming/cubic/dmap/agg/ | awk '{print $4}')
 [ $rc -eq 0 ] && [ "$back" = short_record.csv ] && [ "$(q "SELECT status FROM lakeop.loads WHERE id = $id")" = ready ] \
     && lk_pass "retry on S3: the file is back under the incoming prefix, load ready" || lk_fail "retry s3" "rc=$rc $out"
+# The move back gave the object a new modified time: it is still the retried load.
+out=$(lk ingest --yes 2>&1); rc=$?
+n=$(q "SELECT count(*) || ' ' || min(status) FROM lakeop.loads WHERE key = 'cubic/dmap/agg/short_record.csv'")
+[ "$n" = "1 errored" ] && echo "$out" | grep -q "^0 registered, 0 archived, 1 errored" \
+    && lk_pass "the retried file is ingested as its own load again, not registered anew" || lk_fail "retry load" "n=$n $out"
+
+# ---- the same key landed again later: a second load in its own partition
+sleep 1   # a new modified time (S3 gives seconds)
+lk_aws "$LK_S3RVER_URL" s3 cp "$fx/good.csv" "s3://incoming/cubic/dmap/agg/good.csv" >/dev/null
+out=$(lk ingest --yes 2>&1); rc=$?
+parts=$(q "SELECT file_land_timestamp FROM lakeop.loads WHERE key = 'cubic/dmap/agg/good.csv' AND status = 'archived' ORDER BY id" | tr '\n' ' ')
+T3=$(echo "$parts" | awk '{print $2}')
+lk_aws "$LK_S3RVER_URL" s3 cp "s3://raw-hist/cubic/dmap/agg/file_land_timestamp=$T3/good.csv" "$tmp/back3.csv" >/dev/null 2>&1
+if [ $rc -eq 0 ] && echo "$out" | grep -q "^1 registered, 1 archived" && [ -n "$T3" ] && [ "$T3" -gt "$T" ] \
+    && cmp -s "$tmp/back3.csv" "$fx/good.csv"; then
+    lk_pass "good.csv landed twice on S3: two loads, in file_land_timestamp=$T and =$T3"
+else lk_fail "landed twice (s3)" "rc=$rc parts=$parts $out"; fi
+
+# ---- a different object of the same size in raw-hist: never taken for a copy
+printf 'id,name,amount\n8,other,8\n' >"$tmp/clash.csv"
+printf 'id,name,amount\n8,OTHER,8\n' >"$tmp/other.csv"
+lk_aws "$LK_S3RVER_URL" s3 cp "$tmp/clash.csv" "s3://incoming/cubic/dmap/agg/clash.csv" >/dev/null
+landed=$(lk_aws "$LK_S3RVER_URL" s3api head-object --bucket incoming --key cubic/dmap/agg/clash.csv \
+         --query LastModified --output text)
+TC=$(date -d "$landed" +%s)
+lk_aws "$LK_S3RVER_URL" s3 cp "$tmp/other.csv" "s3://raw-hist/cubic/dmap/agg/file_land_timestamp=$TC/clash.csv" >/dev/null
+out=$(lk ingest --yes 2>&1); rc=$?
+lk_aws "$LK_S3RVER_URL" s3 cp "s3://raw-hist/cubic/dmap/agg/file_land_timestamp=$TC/clash.csv" "$tmp/rh.csv" >/dev/null 2>&1
+lk_aws "$LK_S3RVER_URL" s3 cp "s3://incoming/cubic/dmap/agg/clash.csv" "$tmp/inc.csv" >/dev/null 2>&1
+if [ $rc -eq 1 ] && echo "$out" | grep -q "a different object of the same size (25 bytes) is there" \
+    && cmp -s "$tmp/rh.csv" "$tmp/other.csv" && cmp -s "$tmp/inc.csv" "$tmp/clash.csv"; then
+    lk_pass "same-size clash on S3: refused (exit 1), the landed file kept, raw-hist untouched"
+else lk_fail "same-size clash (s3)" "rc=$rc TC=$TC $out"; fi
 
 lk_done

@@ -32,25 +32,30 @@ ON CONFLICT (name) DO NOTHING;
 
 -- Loads: ~3,000 per dataset over 60 days, most archived; the newest few in
 -- every other status.  Two datasets are left stale on purpose.
+-- One load per key (the first, in landing order): keys repeat within a day.
 INSERT INTO lakeop.loads (dataset_id, key, size, modified_at, file_land_timestamp, status, record_count, error,
                           raw_hist_key, created_at, updated_at)
-SELECT d.id,
+SELECT dataset_id, key, size, modified_at, file_land_timestamp, status, record_count, error, raw_hist_key,
+       created_at, updated_at
+FROM (
+SELECT DISTINCT ON (1, 2) d.id AS dataset_id,
        CASE WHEN d.is_ods AND g % 500 = 1 THEN 'LOAD' || lpad(g::text, 8, '0') || '.csv.gz'
             WHEN d.is_ods THEN to_char(t, 'YYYYMMDD-HH24MISSMS') || '.csv.gz'
-            ELSE to_char(t, 'YYYYMMDD') || lpad((g % 24)::text, 2, '0') || '.csv' END,
-       (1000 + (random() * 5000000))::bigint,
-       t, extract(epoch FROM t)::bigint,
+            ELSE to_char(t, 'YYYYMMDD') || lpad((g % 24)::text, 2, '0') || '.csv' END AS key,
+       (1000 + (random() * 5000000))::bigint AS size,
+       t AS modified_at, extract(epoch FROM t)::bigint AS file_land_timestamp,
        st.status,
-       CASE WHEN st.status = 'archived' THEN (random() * 100000)::bigint END,
+       CASE WHEN st.status = 'archived' THEN (random() * 100000)::bigint END AS record_count,
        CASE WHEN st.status IN ('errored', 'erroring', 'ready_for_erroring')
             THEN (ARRAY['header mismatch: missing column "updated_at"',
                         'record 1832 has 7 fields, the schema has 9',
                         'gzip stream truncated after 1048576 bytes',
                         'file is empty',
-                        'unterminated quoted field starting in record 5521'])[1 + (g % 5)] END,
+                        'unterminated quoted field starting in record 5521'])[1 + (g % 5)] END AS error,
        CASE WHEN st.status = 'archived'
-            THEN d.raw_hist || 'file_land_timestamp=' || extract(epoch FROM t)::bigint || '/' || g || '.csv' END,
-       t, t + interval '3 minutes'
+            THEN d.raw_hist || 'file_land_timestamp=' || extract(epoch FROM t)::bigint || '/' || g || '.csv' END
+            AS raw_hist_key,
+       t AS created_at, t + interval '3 minutes' AS updated_at, g
 FROM lakeop.datasets d
 CROSS JOIN LATERAL generate_series(1, 3000) AS g
 CROSS JOIN LATERAL (SELECT now() - interval '60 days' + (g * interval '60 days' / 3000)
@@ -61,7 +66,9 @@ CROSS JOIN LATERAL (SELECT CASE
                                   'ready_for_erroring', 'erroring', 'errored', 'ready', 'ready', 'errored'])[1 + g % 10]
         WHEN g % 97 = 0 THEN 'errored'
         ELSE 'archived' END AS status) AS st
-ON CONFLICT (dataset_id, key) DO NOTHING;
+ORDER BY 1, 2, g
+) first_per_key
+ORDER BY dataset_id, g;
 
 INSERT INTO lakeop.load_events (load_id, at, from_status, to_status, operator, message)
 SELECT l.id, l.created_at, NULL, 'ready', 'ingest', 'registered'

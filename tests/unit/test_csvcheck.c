@@ -81,21 +81,43 @@ static void expect_fail(struct outcome o, const char *needle)
         fail_msg("message '%s' does not mention '%s'", o.message, needle);
 }
 
-static void test_plain_ok(void **state)
+/* Valid, with so many records over so many lines. */
+static void expect_ok(const char *text, long long records, long long lines)
 {
-    struct outcome o = run_csv("id,name,amount\n1,a,2.5\n2,b,3\n", 1);
-    assert_int_equal(o.status, LK_OK);
-    assert_int_equal(o.res.records, 2);
-    assert_int_equal(o.res.lines, 3);
+    struct outcome o = run_csv(text, 1);
+    if (o.status != LK_OK)
+        fail_msg("refused: %s", o.message);
+    assert_int_equal(o.res.records, records);
+    assert_int_equal(o.res.lines, lines);
 }
 
-static void test_bom_crlf_quoted_newline_no_final_newline(void **state)
+static void test_plain_ok(void **state)
 {
-    const char *text = "\xEF\xBB\xBFid,NAME,amount\r\n1,\"multi\r\nline, \"\"quoted\"\"\",2\r\n2,b,3";
-    struct outcome o = run_csv(text, 1);
-    assert_int_equal(o.status, LK_OK);
-    assert_int_equal(o.res.records, 2);
-    assert_int_equal(o.res.lines, 4);
+    expect_ok("id,name,amount\n1,a,2.5\n2,b,3\n", 2, 3);
+}
+
+static void test_bom(void **state)
+{
+    /* The BOM is not part of the first column's name. */
+    expect_ok("\xEF\xBB\xBFid,name,amount\n1,a,2\n", 1, 2);
+    /* Elsewhere it is data (U+FEFF), not a mark to drop. */
+    expect_ok("id,name,amount\n1,\xEF\xBB\xBF,2\n", 1, 2);
+    expect_fail(run_csv("id,\xEF\xBB\xBFname,amount\n1,a,2\n", 1), "missing column name");
+}
+
+static void test_crlf(void **state)
+{
+    expect_ok("id,NAME,amount\r\n1,a,2\r\n2,b,3\r\n", 2, 3);
+}
+
+static void test_quoted_newline(void **state)
+{
+    expect_ok("id,name,amount\n1,\"multi\r\nline, \"\"quoted\"\"\",2\n2,b,3\n", 2, 4);
+}
+
+static void test_no_final_newline(void **state)
+{
+    expect_ok("id,name,amount\n1,a,2\n2,b,3", 2, 3);
 }
 
 static void test_bare_cr_records(void **state)
@@ -235,6 +257,40 @@ static void test_redshift_unload(void **state)
     expect_fail(run("x.txt", CSVCHECK_REDSHIFT, 1, "1|\"a|2\n", 7), "unterminated quote");
 }
 
+static void test_redshift_unload_invalid(void **state)
+{
+    const char *s = "1|a|2\n2|b\n";
+    expect_fail(run("u_0000_part_00", CSVCHECK_REDSHIFT, 1, s, strlen(s)),
+                "record 2 (line 2) has 2 fields, expected 3 (a short record)");
+    s = "1|\"say \"hi\" to acme\"|2\n";
+    expect_fail(run("u_0000_part_00", CSVCHECK_REDSHIFT, 1, s, strlen(s)),
+                "record 1 (line 1): unexpected 'h' after a closing quote (a quote inside a quoted field must be escaped)");
+    s = "1|a|2\n2|\"open \\| never closed|7\n3|c|7\n";
+    expect_fail(run("u_0000_part_00", CSVCHECK_REDSHIFT, 1, s, strlen(s)),
+                "unterminated quote: the quoted field that starts in record 2 (line 2) never ends");
+}
+
+static void test_redshift_unload_gzip_part(void **state)
+{
+    unsigned char gz[512];
+    size_t n = gzip_bytes("1|a|2.5\n2|\\N|\\N\n", gz, sizeof gz);
+    struct outcome o = run("dim_company_0000_part_00.gz", CSVCHECK_REDSHIFT, 1, gz, n);
+    assert_int_equal(o.status, LK_OK);
+    assert_int_equal(o.res.records, 2);
+    assert_true(o.res.gzip);
+}
+
+/* UNLOAD output in a csv dataset: refused by its name, or by its first
+ * record, which is no header. */
+static void test_redshift_unload_in_csv_dataset(void **state)
+{
+    const char *s = "1|\"acme \\| co\"|2.5\n";
+    expect_fail(run("dim_company_0000_part_00", CSVCHECK_CSV, 1, s, strlen(s)),
+                "does not have an extension of the csv dialect");
+    expect_fail(run("dim_company.csv", CSVCHECK_CSV, 1, s, strlen(s)),
+                "the header does not match the schema: missing columns id, name, amount");
+}
+
 static void test_names(void **state)
 {
     struct lk_error err;
@@ -275,7 +331,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_ok),
-        cmocka_unit_test(test_bom_crlf_quoted_newline_no_final_newline),
+        cmocka_unit_test(test_bom),
+        cmocka_unit_test(test_crlf),
+        cmocka_unit_test(test_quoted_newline),
+        cmocka_unit_test(test_no_final_newline),
         cmocka_unit_test(test_bare_cr_records),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_header_only),
@@ -293,6 +352,9 @@ int main(void)
         cmocka_unit_test(test_gzip),
         cmocka_unit_test(test_gzip_truncated),
         cmocka_unit_test(test_redshift_unload),
+        cmocka_unit_test(test_redshift_unload_invalid),
+        cmocka_unit_test(test_redshift_unload_gzip_part),
+        cmocka_unit_test(test_redshift_unload_in_csv_dataset),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_no_schema_consistency),
         cmocka_unit_test(test_dialect_names),

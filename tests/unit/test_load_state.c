@@ -1,6 +1,7 @@
 /* The load state machine: the table of allowed changes, and its enforcement
  * on a real database (a change made by someone else is detected, each change
- * leaves a timestamped event, registration is idempotent). */
+ * leaves a timestamped event, registration is idempotent: a load is an
+ * object landed under a key at a modified time). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -143,12 +144,12 @@ static void test_register_and_walk(void **state)
     long long id = 0;
     bool created = false;
     enum load_status st;
-    assert_int_equal(load_register(fx->db, "tester", fx->dataset_id, "unit/a.csv", 10, 1700000000, &id,
+    assert_int_equal(load_register(fx->db, "tester", fx->dataset_id, "unit/a.csv", 10, 1700000000, false, &id,
                                    &created, &st, &err), LK_OK);
     assert_true(created);
     assert_int_equal(st, LOAD_READY);
     long long again = 0;
-    assert_int_equal(load_register(fx->db, "tester", fx->dataset_id, "unit/a.csv", 10, 1700000000, &again,
+    assert_int_equal(load_register(fx->db, "tester", fx->dataset_id, "unit/a.csv", 10, 1700000000, false, &again,
                                    &created, &st, &err), LK_OK);
     assert_false(created);
     assert_int_equal(again, id);
@@ -223,7 +224,7 @@ static void test_empty_file_registers_for_erroring(void **state)
     long long id = 0;
     bool created = false;
     enum load_status st;
-    assert_int_equal(load_register(fx->db, "tester", fx->dataset_id, "unit/empty.csv", 0, 1700000100, &id,
+    assert_int_equal(load_register(fx->db, "tester", fx->dataset_id, "unit/empty.csv", 0, 1700000100, false, &id,
                                    &created, &st, &err), LK_OK);
     assert_int_equal(st, LOAD_READY_FOR_ERRORING);
     struct load l;
@@ -242,8 +243,8 @@ static void test_keyset_paging(void **state)
         long long id;
         bool created;
         enum load_status st;
-        assert_int_equal(load_register(fx->db, "tester", fx->dataset_id, key, 5, 1700000200 + i, &id, &created,
-                                       &st, &err), LK_OK);
+        assert_int_equal(load_register(fx->db, "tester", fx->dataset_id, key, 5, 1700000200 + i, false, &id,
+                                       &created, &st, &err), LK_OK);
     }
     struct load_filter f = { .dataset = "unit_ds", .status = LOAD_READY, .limit = 3 };
     long long seen = 0, last = 0;
@@ -267,6 +268,141 @@ static void test_keyset_paging(void **state)
     assert_int_equal(seen, 8);   /* seven pages' worth plus a.csv put back to ready */
 }
 
+static long long count_rows(PGconn *db, const char *sql, long long id)
+{
+    char ids[32];
+    snprintf(ids, sizeof ids, "%lld", id);
+    const char *p[] = { ids };
+    PGresult *res = NULL;
+    struct lk_error err;
+    assert_int_equal(db_exec(db, sql, 1, p, &res, &err), LK_OK);
+    long long n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return n;
+}
+
+static long long walk_to_final(PGconn *db, long long id, bool archive)
+{
+    struct lk_error err;
+    const enum load_status path[][4] = {
+        { LOAD_READY, LOAD_INGESTING, LOAD_READY_FOR_ARCHIVING, LOAD_ARCHIVING },
+        { LOAD_READY, LOAD_INGESTING, LOAD_READY_FOR_ERRORING, LOAD_ERRORING },
+    };
+    const enum load_status *p = path[archive ? 0 : 1];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(load_transition(db, "tester", id, p[i], i < 3 ? p[i + 1] : archive ? LOAD_ARCHIVED
+                                         : LOAD_ERRORED, NULL, &err), LK_OK);
+    return id;
+}
+
+/* An ODS dataset, its prefixes named after it (the texts d points to). */
+struct ods_dataset {
+    char name[32], incoming[64], raw_hist[64];
+    struct dataset d;
+};
+
+static void ods_dataset(PGconn *db, const char *name, struct ods_dataset *o)
+{
+    memset(o, 0, sizeof *o);
+    snprintf(o->name, sizeof o->name, "%s", name);
+    snprintf(o->incoming, sizeof o->incoming, "s3://incoming/%s/", name);
+    snprintf(o->raw_hist, sizeof o->raw_hist, "s3://raw-hist/%s/", name);
+    o->d.name = o->name;
+    o->d.incoming = o->incoming;
+    o->d.raw_hist = o->raw_hist;
+    o->d.is_ods = true;
+    struct lk_error err;
+    assert_int_equal(dataset_sync(db, &o->d, &err), LK_OK);
+}
+
+/* A load is (dataset, key, modified time): the same key re-landed later is
+ * a new load; the key of an unfinished or retried load is that load, whatever
+ * its modified time now; an ODS restart under LOAD…1 is a new snapshot, and
+ * a new load's snapshot link is made with it. */
+static void test_identity_key_and_time(void **state)
+{
+    struct fixture *fx = *state;
+    struct lk_error err;
+    err_clear(&err);
+    struct ods_dataset ods;
+    ods_dataset(fx->db, "unit_ods", &ods);
+    const struct dataset d = ods.d;
+    long long id1, id2, again;
+    bool created;
+    enum load_status st;
+    const char *k1 = "ods/LOAD00000001.csv";
+    assert_int_equal(load_register(fx->db, "tester", d.id, k1, 5, 1700001000, true, &id1, &created, &st, &err),
+                     LK_OK);
+    assert_true(created);
+    /* Unfinished: listed again with another time (a retry on S3), still the same load. */
+    assert_int_equal(load_register(fx->db, "tester", d.id, k1, 5, 1700001500, true, &again, &created, &st, &err),
+                     LK_OK);
+    assert_false(created);
+    assert_int_equal(again, id1);
+    walk_to_final(fx->db, id1, true);
+    /* Finished, same time: the very object again, left alone. */
+    assert_int_equal(load_register(fx->db, "tester", d.id, k1, 5, 1700001000, true, &again, &created, &st, &err),
+                     LK_OK);
+    assert_false(created);
+    assert_int_equal(again, id1);
+    assert_int_equal(st, LOAD_ARCHIVED);
+    /* Re-landed later: a new load in its own partition, and a new snapshot. */
+    assert_int_equal(load_register(fx->db, "tester", d.id, k1, 5, 1700090000, true, &id2, &created, &st, &err),
+                     LK_OK);
+    assert_true(created);
+    assert_true(id2 != id1);
+    struct load l;
+    assert_int_equal(load_get(fx->db, id2, &l, &err), LK_OK);
+    assert_int_equal(l.file_land_timestamp, 1700090000);
+    load_free(&l);
+    assert_int_equal(count_rows(fx->db, "SELECT count(*) FROM lakeop.dataset_snapshots WHERE dataset_id = $1",
+                                d.id), 2);
+    assert_int_equal(count_rows(fx->db, "SELECT count(*) FROM lakeop.load_snapshots ls JOIN lakeop.dataset_snapshots s"
+                                " ON s.id = ls.snapshot_id WHERE s.started_at = to_timestamp(1700090000)"
+                                " AND ls.load_id = $1", id2), 1);
+    /* An errored load put back to ready is matched by key alone. */
+    walk_to_final(fx->db, id2, false);
+    struct load_change retry = LOAD_CHANGE_NONE;
+    assert_int_equal(load_transition(fx->db, "tester", id2, LOAD_ERRORED, LOAD_READY, &retry, &err), LK_OK);
+    assert_int_equal(load_register(fx->db, "tester", d.id, k1, 5, 1700099999, true, &again, &created, &st, &err),
+                     LK_OK);
+    assert_false(created);
+    assert_int_equal(again, id2);
+    assert_int_equal(st, LOAD_READY);
+    assert_int_equal(count_rows(fx->db, "SELECT count(*) FROM lakeop.loads WHERE dataset_id = $1", d.id), 2);
+}
+
+/* The snapshot link is made in the registration's transaction: when it
+ * cannot be made, the load is not registered either (the next listing
+ * registers both), so no crash leaves an ODS load outside its snapshot. */
+static void test_snapshot_link_with_registration(void **state)
+{
+    struct fixture *fx = *state;
+    struct lk_error err;
+    err_clear(&err);
+    struct ods_dataset ods;
+    ods_dataset(fx->db, "unit_ods2", &ods);
+    const struct dataset d = ods.d;
+    assert_int_equal(db_exec(fx->db, "CREATE FUNCTION lakeop.no_link() RETURNS trigger LANGUAGE plpgsql AS"
+                             " $$BEGIN RAISE EXCEPTION 'link refused'; END$$", 0, NULL, NULL, &err), LK_OK);
+    assert_int_equal(db_exec(fx->db, "CREATE TRIGGER no_link BEFORE INSERT ON lakeop.load_snapshots"
+                             " FOR EACH ROW EXECUTE FUNCTION lakeop.no_link()", 0, NULL, NULL, &err), LK_OK);
+    long long id = 0;
+    bool created = true;
+    enum load_status st;
+    const char *key = "ods2/LOAD00000001.csv";
+    assert_int_not_equal(load_register(fx->db, "tester", d.id, key, 5, 1700002000, true, &id, &created, &st, &err),
+                         LK_OK);
+    assert_false(created);
+    assert_int_equal(count_rows(fx->db, "SELECT count(*) FROM lakeop.loads WHERE dataset_id = $1", d.id), 0);
+    assert_int_equal(db_exec(fx->db, "DROP TRIGGER no_link ON lakeop.load_snapshots", 0, NULL, NULL, &err), LK_OK);
+    assert_int_equal(db_exec(fx->db, "DROP FUNCTION lakeop.no_link()", 0, NULL, NULL, &err), LK_OK);
+    assert_int_equal(load_register(fx->db, "tester", d.id, key, 5, 1700002000, true, &id, &created, &st, &err),
+                     LK_OK);
+    assert_true(created);
+    assert_int_equal(count_rows(fx->db, "SELECT count(*) FROM lakeop.load_snapshots WHERE load_id = $1", id), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest pure[] = {
@@ -278,6 +414,8 @@ int main(void)
         cmocka_unit_test(test_register_and_walk),
         cmocka_unit_test(test_empty_file_registers_for_erroring),
         cmocka_unit_test(test_keyset_paging),
+        cmocka_unit_test(test_identity_key_and_time),
+        cmocka_unit_test(test_snapshot_link_with_registration),
     };
     int failed = cmocka_run_group_tests(pure, NULL, NULL);
     failed += cmocka_run_group_tests(with_db, setup, teardown);
