@@ -10,6 +10,20 @@
  * committed, and then metadata/<Name>.json written beside it.  Any failure,
  * a mismatch or a cancel aborts the writer: nothing new becomes visible.
  *
+ * The lake's pre-condition check reads the metadata, so it must never sit
+ * beside a CSV it does not describe: the previous metadata is deleted just
+ * before the CSV is committed (and put back if the commit fails), so a
+ * metadata write that fails afterwards, or a kill in between, leaves no
+ * metadata at all, which the lake treats as "not ready", never the previous
+ * file's metadata beside the new CSV.  Running the copy again repairs it.
+ *
+ * A single file whose size Zuora announces goes to S3 as one streaming PUT
+ * (store_writer_single_shot), which S3 cannot be asked to take again once
+ * bytes were sent.  When it fails for a reason S3.md says to retry (500,
+ * 503 SlowDown, a dropped connection), the whole copy starts over: a fresh
+ * download and a new PUT, with backoff, up to 4 attempts; nothing was
+ * committed meanwhile, so the previous CSV and metadata stay.
+ *
  * copy_batch() is the operation: it checks whether the same file was already
  * copied there (the batch's record and the object's size and ETag), runs the
  * pipeline, records the copy on the batch and in the audit. */
@@ -75,6 +89,7 @@ struct copy_result {
     char *metadata_etag;
     bool already_copied;         /* copy_batch(): nothing done, it was there */
     bool metadata_only;          /* copy_batch(): the CSV was there, only its metadata was written */
+    int attempts;                /* of the pipeline (more than 1 after a restarted PUT) */
 };
 
 void copy_result_free(struct copy_result *r);

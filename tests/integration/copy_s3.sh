@@ -188,6 +188,80 @@ else
     lk_fail "metadata after refused copies" "$meta"
 fi
 
+# ---- the streaming PUT cannot be resent, so a retryable failure of it
+# starts the whole copy over: a fresh download from Zuora and a new PUT.
+meta_of() {   # s3://B/K: the object's text (empty when missing)
+    lk_aws "$LK_MOTO_URL" s3 cp "$1" - 2>/dev/null
+}
+gets_before=$(file_gets "$FB")
+proxy_start --fail "PUT /raw-account/big/Big.csv SlowDown 1" --fail "PUT /raw-account/big/Big.csv reset 1"
+out=$(LAKEOP_S3_ENDPOINT=$PROXY_URL $LK_BIN copy --file-id "$FB" --to s3://raw-account/big/Big.csv \
+      --job "$J" --record-count 130000 --yes --force 2>&1)
+st=$?
+gets=$(($(file_gets "$FB") - gets_before))
+if [ $st -eq 0 ] && [ "$(proxy_stat injected)" = 2 ] && [ $gets = 3 ]; then
+    s3_same "streaming PUT: 503 SlowDown, then a dropped connection: copied again from Zuora (3 downloads), identical" \
+        "$LK_MOTO_URL" s3://raw-account/big/Big.csv "$FB"
+    s3_meta "the restarted copy's metadata" "$LK_MOTO_URL" s3://raw-account/big/metadata/Big.json "$J" "$FB" "" Big 130000
+else
+    lk_fail "streaming PUT restarted after 503 and reset" "status $st, $(proxy_stat injected) injected, $gets downloads: $out"
+fi
+kill "$PROXY_PID"
+
+big_before=$(etag_of "$LK_MOTO_URL" raw-account big/Big.csv)
+meta_before=$(meta_of s3://raw-account/big/metadata/Big.json)
+proxy_start --fail "PUT /raw-account/big/Big.csv SlowDown -1"
+out=$(LAKEOP_S3_ENDPOINT=$PROXY_URL $LK_BIN copy --file-id "$FB" --to s3://raw-account/big/Big.csv \
+      --job "$J" --record-count 130000 --yes --force 2>&1)
+st=$?
+if [ $st -eq 1 ] && echo "$out" | grep -q "tried 4 times" && echo "$out" | grep -q SlowDown &&
+   [ "$(proxy_stat injected)" = 4 ] && [ "$(etag_of "$LK_MOTO_URL" raw-account big/Big.csv)" = "$big_before" ] &&
+   [ "$(meta_of s3://raw-account/big/metadata/Big.json)" = "$meta_before" ] && [ -n "$meta_before" ]; then
+    lk_pass "streaming PUT, 503 SlowDown every time: fails (1) after 4 tries, says so; old object and metadata kept"
+else
+    lk_fail "streaming PUT, persistent 503" "status $st, $(proxy_stat injected) injected: $out"
+fi
+kill "$PROXY_PID"
+
+# ---- the lake never sees a new CSV beside the previous file's metadata:
+# that is deleted just before the commit, so a metadata write that fails
+# after it leaves none ("not ready"), and a rerun writes it.
+FS=2c92c09472503749017255fc3c9379cc
+zuora_file "$FS" 300 50
+proxy_start --fail "PUT /raw-account/big/metadata/Big.json AccessDenied -1"
+out=$(LAKEOP_S3_ENDPOINT=$PROXY_URL $LK_BIN copy --file-id "$FS" --to s3://raw-account/big/Big.csv \
+      --job "$J" --record-count 300 --yes 2>&1)
+st=$?
+if [ $st -eq 1 ] && echo "$out" | grep -q "not ready" && [ "$(proxy_stat injected)" = 1 ] &&
+   [ -z "$(meta_of s3://raw-account/big/metadata/Big.json)" ]; then
+    s3_same "metadata write refused after the commit: exit 1, the new CSV is there and NO metadata (not the old one)" \
+        "$LK_MOTO_URL" s3://raw-account/big/Big.csv "$FS"
+else
+    lk_fail "metadata write refused" "status $st, metadata now: $(meta_of s3://raw-account/big/metadata/Big.json): $out"
+fi
+kill "$PROXY_PID"
+out=$($LK_BIN copy --file-id "$FS" --to s3://raw-account/big/Big.csv --job "$J" --record-count 300 --yes 2>&1)
+st=$?
+if [ $st -eq 0 ]; then
+    s3_meta "run again: the metadata is written" "$LK_MOTO_URL" s3://raw-account/big/metadata/Big.json "$J" "$FS" "" Big 300
+else
+    lk_fail "rerun after the metadata failure" "status $st: $out"
+fi
+# The previous metadata cannot be set aside: nothing is committed.
+proxy_start --fail "DELETE /raw-account/big/metadata/Big.json AccessDenied -1"
+meta_before=$(meta_of s3://raw-account/big/metadata/Big.json)
+out=$(LAKEOP_S3_ENDPOINT=$PROXY_URL $LK_BIN copy --file-id "$FB" --to s3://raw-account/big/Big.csv \
+      --job "$J" --record-count 130000 --yes 2>&1)
+st=$?
+if [ $st -eq 1 ] && echo "$out" | grep -q "could not be set aside" &&
+   [ "$(meta_of s3://raw-account/big/metadata/Big.json)" = "$meta_before" ]; then
+    s3_same "previous metadata cannot be deleted: exit 1, old CSV and metadata kept" \
+        "$LK_MOTO_URL" s3://raw-account/big/Big.csv "$FS"
+else
+    lk_fail "metadata delete refused" "status $st: $out"
+fi
+kill "$PROXY_PID"
+
 # ---- wrong credentials: not retried, a clear message
 proxy_start
 out=$(LAKEOP_S3_ENDPOINT=$PROXY_URL AWS_SECRET_ACCESS_KEY=wrong $LK_BIN copy "$J" --object Account --yes --force 2>&1)
