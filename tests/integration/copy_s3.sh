@@ -3,7 +3,9 @@
 # multipart with a small part size for a segmented batch whose size is not
 # known up front, and ONE streaming PUT for a single file whose
 # Content-Length is), faults injected by tests/doubles/s3_fault_proxy.py
-# (503 SlowDown on a part, <Error> on Complete), a streaming PUT refused
+# (503 SlowDown on a part, <Error> on Complete, 503 or a dropped connection
+# on the streaming PUT: the copy starts over), a failed metadata write, a
+# SIGKILL halfway through the streaming PUT, a streaming PUT refused
 # before its last byte (record count or Zuora's body wrong: the previous
 # object stays), wrong credentials, a missing bucket, and a key with spaces
 # and non-ASCII (moto without auth: with auth it mis-verifies
@@ -261,6 +263,50 @@ else
     lk_fail "metadata delete refused" "status $st: $out"
 fi
 kill "$PROXY_PID"
+
+# ---- SIGKILL halfway through the streaming PUT (13 MB at 2 MB/s through
+# the slow proxy): the old CSV and metadata stay until the new ones are
+# complete, then a rerun ends right.
+sport=$(lk_free_port)
+python3 "$LK_ROOT/tests/doubles/s3_slow_proxy.py" --port "$sport" --upstream "$LK_MOTO_URL" \
+    --put-rate 2000000 >"$T/slow.log" 2>&1 &
+spid=$!
+lk_on_exit "kill $spid 2>/dev/null"
+lk_wait_port "$sport" || exit 1
+put_bytes() { curl -sS "http://127.0.0.1:$sport/_proxy/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["put_bytes"])'; }
+old_csv=$(etag_of "$LK_MOTO_URL" raw-account big/Big.csv)
+old_meta=$(meta_of s3://raw-account/big/metadata/Big.json)
+big_len=$(zuora_get "$FB" | wc -c)
+LAKEOP_S3_ENDPOINT=http://127.0.0.1:$sport $LK_BIN copy --file-id "$FB" --to s3://raw-account/big/Big.csv \
+    --job "$J" --record-count 130000 --yes >"$T/kill.log" 2>&1 &
+pid=$!
+intact=true
+n=0
+while [ "$(put_bytes)" -lt $((big_len / 2)) ] && [ $n -lt 300 ]; do
+    [ "$(etag_of "$LK_MOTO_URL" raw-account big/Big.csv)" = "$old_csv" ] || intact=false
+    sleep 0.1
+    n=$((n + 1))
+done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+at_kill=$(put_bytes)
+sleep 0.5
+if [ "$at_kill" -ge $((big_len / 2)) ] && [ "$at_kill" -lt "$big_len" ] && $intact &&
+   [ "$(etag_of "$LK_MOTO_URL" raw-account big/Big.csv)" = "$old_csv" ] &&
+   [ "$(meta_of s3://raw-account/big/metadata/Big.json)" = "$old_meta" ]; then
+    lk_pass "SIGKILL mid streaming PUT ($at_kill of $big_len bytes sent): old CSV and metadata intact throughout"
+else
+    lk_fail "SIGKILL mid streaming PUT" "$at_kill of $big_len bytes sent, intact during: $intact: $(cat "$T/kill.log")"
+fi
+kill $spid 2>/dev/null
+out=$($LK_BIN copy --file-id "$FB" --to s3://raw-account/big/Big.csv --job "$J" --record-count 130000 --yes 2>&1)
+st=$?
+if [ $st -eq 0 ]; then
+    s3_same "run again after the kill: identical" "$LK_MOTO_URL" s3://raw-account/big/Big.csv "$FB"
+    s3_meta "run again after the kill: metadata exact" "$LK_MOTO_URL" s3://raw-account/big/metadata/Big.json "$J" "$FB" "" Big 130000
+else
+    lk_fail "rerun after the kill mid PUT" "status $st: $out"
+fi
 
 # ---- wrong credentials: not retried, a clear message
 proxy_start
