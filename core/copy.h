@@ -25,8 +25,9 @@
  * committed meanwhile, so the previous CSV and metadata stay.
  *
  * copy_batch() is the operation: it checks whether the same file was already
- * copied there (the batch's record and the object's size and ETag), runs the
- * pipeline, records the copy on the batch and in the audit. */
+ * copied there (lakeop.copies, by file and target, and the object's size
+ * and ETag), runs the pipeline, records the copy there, on the batch when
+ * the target is its raw one, and in the audit. */
 #ifndef LAKEOP_COPY_H
 #define LAKEOP_COPY_H
 
@@ -99,6 +100,11 @@ void copy_result_free(struct copy_result *r);
  * not a store URL. */
 char *copy_metadata_url(const char *target, const char *name);
 
+/* The file's id, or its segments' ids joined by "," (the metadata's
+ * fileId, and what a copy is recorded under with its target).  Caller
+ * frees. */
+char *copy_file_ids(const struct copy_spec *spec);
+
 /* The metadata file's text, laid out exactly as ZUORA.md shows it (no final
  * newline).  A segmented file's fileId lists its segments joined by ",".
  * Caller frees. */
@@ -109,20 +115,30 @@ enum lk_status copy_stream(const struct copy_source *src, struct store *st,
                            const struct copy_spec *spec, const struct copy_stream_opts *opts,
                            struct copy_result *res, struct lk_error *err);
 
-/* The operation: unless force, a no-op when the batch says this file was
- * copied to this target and the object there still has that size and ETag
- * (and its metadata exists; when only the metadata is missing, it alone is
- * written).  Records the copy on lakeop.zuora_batches (when batch_id is
- * known), in lakeop.increments and in the audit (ctx->db may be NULL for
- * neither). */
+/* The operation: unless force, a no-op when lakeop.copies says this file
+ * (its id, or its segments' ids) was copied to this target and the object
+ * there still has that size and ETag (and its metadata exists; when only the
+ * metadata is missing, it alone is written): known batch or not.  Records
+ * the copy in lakeop.copies and the audit; on lakeop.zuora_batches and in
+ * lakeop.increments only when the target is the object's configured raw
+ * target (ctx->env), so a copy by hand elsewhere leaves the batch's state
+ * alone (ctx->db may be NULL for none of it). */
 enum lk_status copy_batch(struct lk_ctx *ctx, const struct copy_source *src, struct store *st,
                           const struct copy_spec *spec, bool force, struct copy_result *res,
                           struct lk_error *err);
 
-/* For a plan: whether copy_batch() would find this batch already copied
- * (false whenever force would apply, or when the batch is unknown). */
+/* For a plan: whether copy_batch() would find this file already copied
+ * to this target (the caller asks only when force does not apply). */
 enum lk_status copy_already_done(struct lk_ctx *ctx, struct store *st, const struct copy_spec *spec,
                                  bool *done, struct lk_error *err);
+
+/* For a plan, before anything is downloaded: the target's bucket exists
+ * (S3: HEAD bucket; an s3.endpoint of file://DIR: the folder DIR/BUCKET; a
+ * file:///DIR/KEY target: DIR).  A missing one is LK_NOTFOUND, "bucket X
+ * does not exist": a typo must not create a bucket.  Any other answer (a
+ * 403 from credentials that may put objects but not list the bucket) is
+ * left to the copy's own requests. */
+enum lk_status copy_check_bucket(struct store *st, const char *target, struct lk_error *err);
 
 /* The known batch a Zuora file id belongs to (lakeop.zuora_batches), for a
  * manual upload.  LK_NOTFOUND when no batch has it.  *segment_of is set

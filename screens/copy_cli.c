@@ -503,8 +503,12 @@ static int inspect_targets(struct cli *cli, struct lk_ctx *ctx, struct store *st
         if (!it->meta_url)
             return cli_failf(cli, LK_USAGE, "'%s' is not an object URL (s3://BUCKET/KEY or file:///DIR/KEY)",
                              it->spec.target);
+        enum lk_status rc = copy_check_bucket(st, it->spec.target, &err);
+        if (rc == LK_NOTFOUND)
+            return cli_fail(cli, &err);
         struct store_url u = { 0 };
-        enum lk_status rc = store_url_parse(it->spec.target, &u, &err);
+        if (rc == LK_OK)
+            rc = store_url_parse(it->spec.target, &u, &err);
         if (rc == LK_OK)
             rc = store_head(st, &u, &it->csv_now, &err);
         store_url_free(&u);

@@ -320,11 +320,12 @@ else
 fi
 kill "$PROXY_PID"
 
-# ---- a bucket that does not exist
+# ---- a bucket that does not exist: HEAD bucket in the plan, nothing downloaded
+gets=$(file_gets "$FA")
 out=$($LK_BIN copy --file-id "$FA" --to s3://no-such-bucket/Account.csv --yes 2>&1)
 st=$?
-if [ $st -ne 0 ] && echo "$out" | grep -q "no-such-bucket\|NoSuchBucket"; then
-    lk_pass "missing bucket: fails with its name"
+if [ $st -eq 4 ] && echo "$out" | grep -q "bucket no-such-bucket does not exist" && [ "$(file_gets "$FA")" = "$gets" ]; then
+    lk_pass "missing bucket: not found (4), 'bucket no-such-bucket does not exist', before any download"
 else
     lk_fail "missing bucket" "status $st: $out"
 fi
