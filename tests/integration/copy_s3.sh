@@ -118,6 +118,7 @@ out=$(LAKEOP_S3_ENDPOINT=$PROXY_URL $LK_BIN copy "$J" --object InvoiceItem --yes
 st=$?
 if [ $st -eq 0 ] && [ "$(proxy_stat injected)" = 1 ]; then
     s3_same "503 SlowDown on part 2: retried, object identical" "$LK_MOTO_URL" s3://raw-invoice/InvoiceItem.csv "$FI"
+    s3_meta "503 SlowDown on part 2: metadata exact" "$LK_MOTO_URL" s3://raw-invoice/metadata/InvoiceItem.json "$J" "$FI" "$BI" InvoiceItem 130000
 else
     lk_fail "503 SlowDown on a part" "status $st: $out"
 fi
@@ -143,10 +144,61 @@ out=$(LAKEOP_S3_ENDPOINT=$PROXY_URL $LK_BIN copy "$J" --object InvoiceItem --yes
 st=$?
 if [ $st -eq 0 ] && [ "$(proxy_stat completes)" -ge 2 ]; then
     s3_same "a single <Error> on Complete is retried" "$LK_MOTO_URL" s3://raw-invoice/InvoiceItem.csv "$FI"
+    s3_meta "a single <Error> on Complete: metadata exact" "$LK_MOTO_URL" s3://raw-invoice/metadata/InvoiceItem.json "$J" "$FI" "$BI" InvoiceItem 130000
 else
     lk_fail "<Error> on Complete once" "status $st: $out"
 fi
 kill "$PROXY_PID"
+
+# ---- the multipart path (segments) refused midway: Zuora 500 on segment 2
+# after segment 1 has streamed (every try, then once: retried before any of
+# its bytes were taken), segment 2's body cut short, and a record count
+# that differs.  Each refusal keeps the old object and metadata, and leaves
+# no upload open.
+inv_etag=$(etag_of "$LK_MOTO_URL" raw-invoice InvoiceItem.csv)
+inv_meta=$(lk_aws "$LK_MOTO_URL" s3 cp s3://raw-invoice/metadata/InvoiceItem.json - 2>/dev/null)
+multipart_refused() {   # NAME EXPECTED-TEXT LAKEOP-ARGS...
+    name=$1 want=$2
+    shift 2
+    out=$($LK_BIN "$@" 2>&1)
+    st=$?
+    if [ $st -eq 1 ] && echo "$out" | grep -q "$want" &&
+       [ "$(etag_of "$LK_MOTO_URL" raw-invoice InvoiceItem.csv)" = "$inv_etag" ] &&
+       [ "$(lk_aws "$LK_MOTO_URL" s3 cp s3://raw-invoice/metadata/InvoiceItem.json - 2>/dev/null)" = "$inv_meta" ] &&
+       no_uploads "$LK_MOTO_URL" raw-invoice; then
+        lk_pass "$name: fails (1), old object and metadata kept, upload aborted"
+    else
+        lk_fail "$name" "status $st: $out"
+    fi
+}
+zuora_ctl POST /_control/fault "{\"match\":\"GET /v1/file/$FI2\",\"status\":500,\"times\":-1}" >/dev/null
+gets1=$(file_gets "$FI1")
+multipart_refused "Zuora 500 on segment 2 after segment 1 streamed" "$FI2" copy "$J" --object InvoiceItem --yes --force
+if [ "$(file_gets "$FI1")" -gt "$gets1" ]; then
+    lk_pass "segment 1 had streamed before segment 2's 500"
+else
+    lk_fail "segment 1 before the 500" "segment 1 not downloaded"
+fi
+zuora_ctl DELETE /_control/fault >/dev/null
+zuora_ctl POST /_control/fault "{\"match\":\"GET /v1/file/$FI2\",\"status\":500,\"times\":1}" >/dev/null
+out=$($LK_BIN copy "$J" --object InvoiceItem --yes --force 2>&1)
+st=$?
+if [ $st -eq 0 ]; then
+    s3_same "one Zuora 500 on segment 2: retried, identical" "$LK_MOTO_URL" s3://raw-invoice/InvoiceItem.csv "$FI"
+    s3_meta "one Zuora 500 on segment 2: metadata exact" "$LK_MOTO_URL" s3://raw-invoice/metadata/InvoiceItem.json "$J" "$FI" "$BI" InvoiceItem 130000
+else
+    lk_fail "one Zuora 500 on segment 2" "status $st: $out"
+fi
+zuora_ctl DELETE /_control/fault >/dev/null
+inv_etag=$(etag_of "$LK_MOTO_URL" raw-invoice InvoiceItem.csv)
+zuora_ctl POST /_control/fault "{\"match\":\"GET /v1/file/$FI2\",\"truncate_after\":3000000,\"times\":-1}" >/dev/null
+multipart_refused "multipart, segment 2's body cut short" "$FI2" copy "$J" --object InvoiceItem --yes --force
+zuora_ctl DELETE /_control/fault >/dev/null
+J4=2c92c0f9725046a2017255f7d84e5a4c
+BI4=2c92c0f9725046a2017255f7d8925a5c
+seed_job "$J4" "$BI4:InvoiceItem:130001:$FI"
+multipart_refused "multipart, recordCount one more than the segments have" "said 130001 records, the file has 130000" \
+    copy "$J4" --yes --force
 
 # ---- one file above a part with a Content-Length: ONE streaming PUT
 mark=$(($(wc -l < "$LK_MOTO_LOG") + 1))
