@@ -273,6 +273,33 @@ else
     lk_fail "missing file:// folder" "status $st: $out"
 fi
 
+# ---- a protected environment: on a terminal (script(1) gives lakeop one)
+# the operator must type the environment's name; anything else refuses.
+sed 's/^\[env "test"\]$/[env "test"]\nprotected = true/' "$LAKEOP_CONFIG" > "$T/config.protected"
+chmod 600 "$T/config.protected"
+tty_copy() {   # ANSWER: lakeop copy on a terminal, ANSWER typed at its prompt
+    printf '%s\n' "$1" | LAKEOP_CONFIG=$T/config.protected script -qec "$LK_BIN copy $J --object Account --force" /dev/null
+}
+before=$(snapshot)
+out=$(tty_copy yes 2>&1)
+st=$?
+audit=$(psql_q "SELECT result || ': ' || message FROM lakeop.audit WHERE action = 'copy' ORDER BY id DESC LIMIT 1")
+if [ $st -eq 3 ] && echo "$out" | grep -q "Type the environment name (test) to proceed" &&
+   echo "$out" | grep -q "not confirmed; nothing was changed" && [ "$(snapshot)" = "$before" ] &&
+   [ "$audit" = "refused: not confirmed" ]; then
+    lk_pass "protected environment on a terminal: 'yes' is not the name: refused (3), audited, nothing changed"
+else
+    lk_fail "protected, wrong answer" "status $st, audit '$audit': $out"
+fi
+gets=$(file_gets "$FA")
+out=$(tty_copy test 2>&1)
+st=$?
+if [ $st -eq 0 ] && echo "$out" | grep -q "Account.csv: copied 120 records" && [ "$(file_gets "$FA")" -gt "$gets" ]; then
+    same_bytes "protected environment on a terminal: the name typed, copied" "$FA" "$T/lake/raw-account/Account.csv"
+else
+    lk_fail "protected, name typed" "status $st: $out"
+fi
+
 # ---- unknown job: not found (4)
 out=$($LK_BIN copy 0123456789abcdef0123456789abcdef --yes 2>&1)
 st=$?
