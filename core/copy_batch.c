@@ -229,7 +229,14 @@ enum lk_status copy_batch(struct lk_ctx *ctx, const struct copy_source *src, str
 
     struct copy_record rec = { 0 };
     enum copy_state state = COPY_NEEDED;
-    enum lk_status rc = LK_OK;
+    /* Here too, not only in the plan: on file:// the writer would create
+     * the folder, so a typo in a bucket's name would "succeed". */
+    enum lk_status rc = copy_check_bucket(st, spec->target, err);
+    if (rc != LK_OK) {
+        char text[2400];
+        audit(ctx, spec, res, force, AUDIT_FAILED, err_text(err, text, sizeof text));
+        goto out;
+    }
     if (ctx->db && !force) {
         rc = record_load(ctx->db, spec, &rec, err);
         if (rc == LK_OK)
