@@ -571,8 +571,11 @@ static int run_copies(struct cli *cli, struct lk_ctx *ctx, struct zuora_client *
                 char size[32];
                 fmt_size(it->res.bytes, size, sizeof size);
                 char *meta = text_inert(it->res.metadata_url);
-                fprintf(cli->out, "%s: copied %lld records (%s), then %s\n", target, it->res.records,
+                fprintf(cli->out, "%s: copied %lld records (%s), then %s", target, it->res.records,
                         size, meta);
+                if (it->res.attempts > 1)
+                    fprintf(cli->out, " (on try %d: S3 failed the earlier PUTs)", it->res.attempts);
+                fputc('\n', cli->out);
                 free(meta);
             }
         }

@@ -253,7 +253,7 @@ out=$(LAKEOP_S3_ENDPOINT=$PROXY_URL $LK_BIN copy --file-id "$FB" --to s3://raw-a
       --job "$J" --record-count 130000 --yes --force 2>&1)
 st=$?
 gets=$(($(file_gets "$FB") - gets_before))
-if [ $st -eq 0 ] && [ "$(proxy_stat injected)" = 2 ] && [ $gets = 3 ]; then
+if [ $st -eq 0 ] && [ "$(proxy_stat injected)" = 2 ] && [ $gets = 3 ] && echo "$out" | grep -q "on try 3"; then
     s3_same "streaming PUT: 503 SlowDown, then a dropped connection: copied again from Zuora (3 downloads), identical" \
         "$LK_MOTO_URL" s3://raw-account/big/Big.csv "$FB"
     s3_meta "the restarted copy's metadata" "$LK_MOTO_URL" s3://raw-account/big/metadata/Big.json "$J" "$FB" "" Big 130000
