@@ -5,7 +5,8 @@
 # batches, c, the plan with both keys and what each overwrites, confirm, the
 # files byte-identical to what Zuora served and the metadata exact, the rows
 # say "copied", the audit has both; a second c says "already copied" and f
-# forces; a cancelled confirmation and read-only change nothing; the links
+# forces; a cancelled confirmation and read-only change nothing; in a
+# protected environment OK needs its name typed, and then copies; the links
 # line shows the stage's last success from Airflow; C opens the Stages
 # screen's clear dialog on that stage.  In tmux: Esc sends a running copy
 # to the background with its state on Job detail, and a confirmed cancel
@@ -201,6 +202,34 @@ has "f forces a new copy" "$T/again-force.txt" "force is ON" "Copy 1 of 1 file" 
 has "C opens the Stages screen's clear dialog on the stage" "$T/clear.txt" "zuora_account"
 has "the clear dialog runs in the latest run" "$T/clear.txt" "scheduled__2024-01-07"
 [ "$(copies)" = 2 ] && lk_pass "nothing copied again without confirming" || lk_fail "copied again" "$(copies)"
+
+# ---- a protected environment: the operator types its name ---------------
+sed 's/^\[env "CODE"\]$/[env "PROD"]\nprotected = true/' "$T/config" > "$T/config.prod"
+chmod 600 "$T/config.prod"
+before=$(copies)
+LAKEOP_CONFIG=$T/config.prod run_script prod <<EOF
+:job $J
+c
+f
+:save-display $T/prod-plan.txt
+c
+:save-display $T/prod-confirm.txt
+<Tab>
+<Enter>
+:save-display $T/prod-untyped.txt
+PROD
+<Enter>
+:save-display $T/prod-copied.txt
+q
+EOF
+has "protected: the plan says so" "$T/prod-plan.txt" "environment PROD (PROTECTED)"
+has "protected: OK without the name does nothing" "$T/prod-untyped.txt" "type PROD to confirm"
+a=$(psql_q "SELECT count(*) || ' ' || string_agg(env || ' ' || result, ',') FROM lakeop.audit WHERE action = 'copy' AND env = 'PROD'")
+if [ "$a" = "1 PROD ok" ] && [ "$(copies)" = $((before + 1)) ]; then
+    same_bytes "protected: the name typed, copied (and audited in PROD)" "$FA" "$T/lake/raw-account/Account.csv"
+else
+    lk_fail "protected: typed name copies" "audit '$a': $(cat "$T/prod-copied.txt")"
+fi
 
 # ---- tmux: Esc sends a running copy to the background; cancel leaves nothing
 if command -v tmux >/dev/null; then
