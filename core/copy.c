@@ -390,8 +390,8 @@ struct attempt {
     const struct copy_stream_opts *opts;
     const struct store_url *url, *meta_url;
     const char *meta_url_text;
-    /* set when it failed in a way that a fresh start may not: a single-shot
-     * PUT the store refused or lost for a reason S3 says to retry */
+    /* Set when it failed in a way a fresh start may cure: a single-shot
+     * PUT that S3 refused or lost for a reason it says to retry. */
     bool restart;
 };
 
@@ -586,8 +586,7 @@ enum lk_status copy_stream(const struct copy_source *src, struct store *st,
         if (n >= COPY_ATTEMPTS) {
             size_t len = strlen(err->message);
             snprintf(err->message + len, sizeof err->message - len,
-                     " (tried %d times, each a fresh download and PUT; the previous CSV and metadata "
-                     "were left as they were)", n);
+                     " (tried %d times, each a fresh download and PUT)", n);
             break;
         }
         if (!http_nap(restart_delay_ms(n, &seed), opts ? opts->cancel : NULL)) {
