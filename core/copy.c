@@ -4,8 +4,10 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "csvcount.h"
 #include "mem.h"
@@ -15,6 +17,8 @@
 #define COPY_DEFAULT_BUFFERS 8
 #define COPY_DEFAULT_BUFFER_SIZE ((size_t)1 << 20)
 #define CSV_TYPE "text/csv;charset=UTF-8"
+#define COPY_ATTEMPTS 4               /* of a single-shot PUT, each a fresh start */
+#define COPY_BACKOFF_BASE_MS 500
 
 void copy_result_free(struct copy_result *r)
 {
@@ -312,37 +316,108 @@ static enum lk_status check_spec(const struct copy_spec *spec, struct lk_error *
     return LK_OK;
 }
 
-enum lk_status copy_stream(const struct copy_source *src, struct store *st,
-                           const struct copy_spec *spec, const struct copy_stream_opts *opts,
-                           struct copy_result *res, struct lk_error *err)
+/* ---- the previous metadata, set aside while the CSV is committed ------- */
+
+/* The lake's check must never find a new CSV beside the previous file's
+ * metadata: that one is deleted just before the commit, kept in memory,
+ * and put back when the commit fails.  (A metadata file is a few hundred
+ * bytes; anything bigger is not ours.) */
+#define META_HOLD_MAX 65536
+
+struct meta_hold {
+    bool had;
+    struct buf text;
+};
+
+static size_t hold_sink(const char *data, size_t len, void *ud)
 {
-    memset(res, 0, sizeof *res);
-    if (check_spec(spec, err) != LK_OK)
-        return err->status;
-    char *meta_url_text = copy_metadata_url(spec->target, spec->name);
-    if (!meta_url_text)
-        return err_set(err, LK_USAGE, "'%s' is not an object URL (s3://BUCKET/KEY or file:///DIR/KEY)",
-                       spec->target);
-    struct store_url url = { 0 }, meta_url = { 0 };
-    enum lk_status status = store_url_parse(spec->target, &url, err);
-    if (status == LK_OK)
-        status = store_url_parse(meta_url_text, &meta_url, err);
-    if (status != LK_OK) {
-        free(meta_url_text);
-        store_url_free(&url);
-        store_url_free(&meta_url);
-        return status;
+    struct buf *b = ud;
+    if (b->len + len > META_HOLD_MAX)
+        return 0;
+    buf_append(b, data, len);
+    return len;
+}
+
+static enum lk_status meta_set_aside(struct store *st, const struct store_url *mu,
+                                     struct meta_hold *h, struct lk_error *err)
+{
+    h->had = false;
+    buf_init(&h->text);
+    struct store_object_info info = { 0 };
+    enum lk_status rc = store_head(st, mu, &info, err);
+    bool exists = info.exists;
+    store_object_info_free(&info);
+    if (rc != LK_OK || !exists)
+        return rc;
+    rc = store_get(st, mu, 0, -1, hold_sink, &h->text, err);
+    if (rc == LK_OK)
+        rc = store_delete(st, mu, err);
+    if (rc != LK_OK) {
+        buf_free(&h->text);
+        return rc;
     }
+    h->had = true;
+    return LK_OK;
+}
+
+/* After a failed commit; err (the commit's failure) says when it could not. */
+static void meta_put_back(struct store *st, const struct store_url *mu, const char *mu_text,
+                          struct meta_hold *h, struct lk_error *err)
+{
+    if (h->had) {
+        struct lk_error perr;
+        err_clear(&perr);
+        if (store_put(st, mu, h->text.data ? h->text.data : "", h->text.len, "application/json",
+                      NULL, &perr) != LK_OK) {
+            char text[600];
+            size_t n = strlen(err->message);
+            snprintf(err->message + n, sizeof err->message - n,
+                     "; and the previous metadata %s could not be put back (%s): the lake sees the "
+                     "previous CSV as not ready until the copy is run again",
+                     mu_text, err_text(&perr, text, sizeof text));
+        }
+    }
+    buf_free(&h->text);
+    h->had = false;
+}
+
+/* ---- one attempt ------------------------------------------------------ */
+
+struct attempt {
+    const struct copy_source *src;
+    struct store *st;
+    const struct copy_spec *spec;
+    const struct copy_stream_opts *opts;
+    const struct store_url *url, *meta_url;
+    const char *meta_url_text;
+    /* Set when it failed in a way a fresh start may cure: a single-shot
+     * PUT that S3 refused or lost for a reason it says to retry. */
+    bool restart;
+};
+
+static bool opts_cancelled(const struct copy_stream_opts *o)
+{
+    return o && o->cancel && *o->cancel;
+}
+
+static enum lk_status stream_once(struct attempt *a, struct copy_result *res, struct lk_error *err)
+{
+    const struct copy_spec *spec = a->spec;
+    const struct copy_stream_opts *opts = a->opts;
+    struct store *st = a->st;
+    enum lk_status status;
+    a->restart = false;
 
     /* Opened when the first bytes arrive: by then the source may have said
      * how many there will be (one streaming PUT instead of a multipart
      * upload on S3). */
     struct store_writer *w = NULL;
+    bool single_shot = false;
     size_t nbufs = opts && opts->queue_buffers ? opts->queue_buffers : COPY_DEFAULT_BUFFERS;
     size_t bsize = opts && opts->buffer_size ? opts->buffer_size : COPY_DEFAULT_BUFFER_SIZE;
     struct download d;
     memset(&d, 0, sizeof d);
-    d.src = src;
+    d.src = a->src;
     d.spec = spec;
     d.q = pipe_queue_new(nbufs, bsize);
     d.cancel = opts ? opts->cancel : NULL;
@@ -359,8 +434,7 @@ enum lk_status copy_stream(const struct copy_source *src, struct store *st,
         store_set_cancel(st, NULL);
         pipe_queue_free(d.q);
         buf_free(&d.first_header);
-        status = err_set(err, LK_FAIL, "cannot start the download thread");
-        goto out;
+        return err_set(err, LK_FAIL, "cannot start the download thread");
     }
 
     struct lk_error werr;
@@ -370,16 +444,20 @@ enum lk_status copy_stream(const struct copy_source *src, struct store *st,
     char *data;
     size_t len;
     while (pipe_queue_pop(d.q, &data, &len)) {
-        if (!write_failed && opts && opts->cancel && *opts->cancel) {
+        if (!write_failed && opts_cancelled(opts)) {
             write_failed = true;
             err_set(&werr, LK_FAIL, "the copy was cancelled");
             pipe_queue_fail(d.q);
         }
-        if (!write_failed && !w &&
-            store_writer_open_sized(st, &url, CSV_TYPE, atomic_load(&d.size_hint), &w, &werr) != LK_OK) {
-            write_failed = true;
-            err_prefix(&werr, "writing %s", spec->target);
-            pipe_queue_fail(d.q);
+        if (!write_failed && !w) {
+            if (store_writer_open_sized(st, a->url, CSV_TYPE, atomic_load(&d.size_hint), &w, &werr) !=
+                LK_OK) {
+                write_failed = true;
+                err_prefix(&werr, "writing %s", spec->target);
+                pipe_queue_fail(d.q);
+            } else {
+                single_shot = store_writer_single_shot(w);
+            }
         }
         if (!write_failed) {
             if (store_writer_write(w, data, len, &werr) != LK_OK) {
@@ -402,14 +480,13 @@ enum lk_status copy_stream(const struct copy_source *src, struct store *st,
     if (write_failed) {
         store_writer_abort(w);
         *err = werr;
-        status = werr.status ? werr.status : LK_FAIL;
-        goto out;
+        a->restart = single_shot && werr.retryable && !opts_cancelled(opts);
+        return werr.status ? werr.status : LK_FAIL;
     }
     if (d.status != LK_OK) {
         store_writer_abort(w);
         *err = d.err;
-        status = d.status;
-        goto out;
+        return d.status;
     }
     long long records = atomic_load(&d.records);
     res->bytes = written;
@@ -417,51 +494,110 @@ enum lk_status copy_stream(const struct copy_source *src, struct store *st,
     res->source_bytes = atomic_load(&d.bytes_in);
     if (records != spec->record_count) {
         store_writer_abort(w);
-        status = err_set(err, LK_FAIL,
-                         "Zuora said %lld records, the file has %lld: %s was not written (batch %s, "
-                         "file %s)",
-                         spec->record_count, records, spec->target, spec->batch_id,
-                         spec->file_id ? spec->file_id : spec->segments[0]);
-        goto out;
+        return err_set(err, LK_FAIL,
+                       "Zuora said %lld records, the file has %lld: %s was not written (batch %s, "
+                       "file %s)",
+                       spec->record_count, records, spec->target, spec->batch_id,
+                       spec->file_id ? spec->file_id : spec->segments[0]);
     }
-    if (opts && opts->cancel && *opts->cancel) {
+    if (opts_cancelled(opts)) {
         store_writer_abort(w);
-        status = err_set(err, LK_FAIL, "the copy was cancelled; nothing was written");
-        goto out;
+        return err_set(err, LK_FAIL, "the copy was cancelled; nothing was written");
     }
 
     if (!w) {
         /* Nothing came at all: an empty object. */
-        status = store_writer_open(st, &url, CSV_TYPE, &w, err);
+        status = store_writer_open(st, a->url, CSV_TYPE, &w, err);
         if (status != LK_OK) {
             err_prefix(err, "writing %s", spec->target);
-            goto out;
+            return status;
         }
+    }
+    struct meta_hold hold;
+    status = meta_set_aside(st, a->meta_url, &hold, err);
+    if (status != LK_OK) {
+        store_writer_abort(w);
+        err_prefix(err, "%s was not written: the previous metadata %s could not be set aside",
+                   spec->target, a->meta_url_text);
+        return status;
     }
     struct store_object_info info = { 0 };
     status = store_writer_commit(w, &info, err);
     if (status != LK_OK) {
         err_prefix(err, "completing %s", spec->target);
-        goto out;
+        a->restart = single_shot && err->retryable && !opts_cancelled(opts);
+        meta_put_back(st, a->meta_url, a->meta_url_text, &hold, err);
+        return status;
     }
+    buf_free(&hold.text);
     res->etag = xstrdup(info.etag);
     store_object_info_free(&info);
     report(opts, spec, &d, written);
 
     char *json = copy_metadata_json(spec);
     struct store_object_info minfo = { 0 };
-    status = store_put(st, &meta_url, json, strlen(json), "application/json", &minfo, err);
+    status = store_put(st, a->meta_url, json, strlen(json), "application/json", &minfo, err);
     free(json);
     if (status != LK_OK) {
-        err_prefix(err, "the CSV %s was written but not its metadata %s (run the copy again to "
-                        "write it)", spec->target, meta_url_text);
-        goto out;
+        err_prefix(err, "the CSV %s was written but not its metadata %s, so the lake sees it as not "
+                        "ready (run the copy again to write it)", spec->target, a->meta_url_text);
+        return status;
     }
-    res->metadata_url = xstrdup(meta_url_text);
+    res->metadata_url = xstrdup(a->meta_url_text);
     res->metadata_etag = xstrdup(minfo.etag);
     store_object_info_free(&minfo);
+    return LK_OK;
+}
 
-out:
+/* A full-jitter backoff before attempt n+1, as S3.md asks for SlowDown. */
+static long long restart_delay_ms(int n, unsigned *seed)
+{
+    long long cap = (long long)COPY_BACKOFF_BASE_MS << (n - 1);
+    return (long long)rand_r(seed) % (cap + 1);
+}
+
+enum lk_status copy_stream(const struct copy_source *src, struct store *st,
+                           const struct copy_spec *spec, const struct copy_stream_opts *opts,
+                           struct copy_result *res, struct lk_error *err)
+{
+    memset(res, 0, sizeof *res);
+    if (check_spec(spec, err) != LK_OK)
+        return err->status;
+    char *meta_url_text = copy_metadata_url(spec->target, spec->name);
+    if (!meta_url_text)
+        return err_set(err, LK_USAGE, "'%s' is not an object URL (s3://BUCKET/KEY or file:///DIR/KEY)",
+                       spec->target);
+    struct store_url url = { 0 }, meta_url = { 0 };
+    enum lk_status status = store_url_parse(spec->target, &url, err);
+    if (status == LK_OK)
+        status = store_url_parse(meta_url_text, &meta_url, err);
+    struct attempt a = { src, st, spec, opts, &url, &meta_url, meta_url_text, false };
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    unsigned seed = (unsigned)now.tv_nsec ^ (unsigned)now.tv_sec;
+    /* A single-shot PUT cannot be resent from memory: its retry is the
+     * whole copy again, a fresh download included (nothing was committed,
+     * so the previous CSV and metadata are still in place). */
+    for (int n = 1; status == LK_OK; n++) {
+        status = stream_once(&a, res, err);
+        res->attempts = n;
+        if (status == LK_OK || !a.restart)
+            break;
+        if (n >= COPY_ATTEMPTS) {
+            size_t len = strlen(err->message);
+            snprintf(err->message + len, sizeof err->message - len,
+                     " (tried %d times, each a fresh download and PUT)", n);
+            break;
+        }
+        if (!http_nap(restart_delay_ms(n, &seed), opts ? opts->cancel : NULL)) {
+            status = err_set(err, LK_FAIL, "the copy was cancelled; nothing was written");
+            break;
+        }
+        copy_result_free(res);
+        memset(res, 0, sizeof *res);
+        err_clear(err);
+        status = LK_OK;
+    }
     free(meta_url_text);
     store_url_free(&url);
     store_url_free(&meta_url);

@@ -10,9 +10,24 @@
  * committed, and then metadata/<Name>.json written beside it.  Any failure,
  * a mismatch or a cancel aborts the writer: nothing new becomes visible.
  *
+ * The lake's pre-condition check reads the metadata, so it must never sit
+ * beside a CSV it does not describe: the previous metadata is deleted just
+ * before the CSV is committed (and put back if the commit fails), so a
+ * metadata write that fails afterwards, or a kill in between, leaves no
+ * metadata at all, which the lake treats as "not ready", never the previous
+ * file's metadata beside the new CSV.  Running the copy again repairs it.
+ *
+ * A single file whose size Zuora announces goes to S3 as one streaming PUT
+ * (store_writer_single_shot), which S3 cannot be asked to take again once
+ * bytes were sent.  When it fails for a reason S3.md says to retry (500,
+ * 503 SlowDown, a dropped connection), the whole copy starts over: a fresh
+ * download and a new PUT, with backoff, up to 4 attempts; nothing was
+ * committed meanwhile, so the previous CSV and metadata stay.
+ *
  * copy_batch() is the operation: it checks whether the same file was already
- * copied there (the batch's record and the object's size and ETag), runs the
- * pipeline, records the copy on the batch and in the audit. */
+ * copied there (lakeop.copies, by file and target, and the object's size
+ * and ETag), runs the pipeline, records the copy there, on the batch when
+ * the target is its raw one, and in the audit. */
 #ifndef LAKEOP_COPY_H
 #define LAKEOP_COPY_H
 
@@ -75,6 +90,7 @@ struct copy_result {
     char *metadata_etag;
     bool already_copied;         /* copy_batch(): nothing done, it was there */
     bool metadata_only;          /* copy_batch(): the CSV was there, only its metadata was written */
+    int attempts;                /* of the pipeline (more than 1 after a restarted PUT) */
 };
 
 void copy_result_free(struct copy_result *r);
@@ -83,6 +99,11 @@ void copy_result_free(struct copy_result *r);
  * give s3://B/dir/metadata/Obj.json.  Caller frees; NULL when target is
  * not a store URL. */
 char *copy_metadata_url(const char *target, const char *name);
+
+/* The file's id, or its segments' ids joined by "," (the metadata's
+ * fileId, and what a copy is recorded under with its target).  Caller
+ * frees. */
+char *copy_file_ids(const struct copy_spec *spec);
 
 /* The metadata file's text, laid out exactly as ZUORA.md shows it (no final
  * newline).  A segmented file's fileId lists its segments joined by ",".
@@ -94,20 +115,30 @@ enum lk_status copy_stream(const struct copy_source *src, struct store *st,
                            const struct copy_spec *spec, const struct copy_stream_opts *opts,
                            struct copy_result *res, struct lk_error *err);
 
-/* The operation: unless force, a no-op when the batch says this file was
- * copied to this target and the object there still has that size and ETag
- * (and its metadata exists; when only the metadata is missing, it alone is
- * written).  Records the copy on lakeop.zuora_batches (when batch_id is
- * known), in lakeop.increments and in the audit (ctx->db may be NULL for
- * neither). */
+/* The operation: unless force, a no-op when lakeop.copies says this file
+ * (its id, or its segments' ids) was copied to this target and the object
+ * there still has that size and ETag (and its metadata exists; when only the
+ * metadata is missing, it alone is written): known batch or not.  Records
+ * the copy in lakeop.copies and the audit; on lakeop.zuora_batches and in
+ * lakeop.increments only when the target is the object's configured raw
+ * target (ctx->env), so a copy by hand elsewhere leaves the batch's state
+ * alone (ctx->db may be NULL for none of it). */
 enum lk_status copy_batch(struct lk_ctx *ctx, const struct copy_source *src, struct store *st,
                           const struct copy_spec *spec, bool force, struct copy_result *res,
                           struct lk_error *err);
 
-/* For a plan: whether copy_batch() would find this batch already copied
- * (false whenever force would apply, or when the batch is unknown). */
+/* For a plan: whether copy_batch() would find this file already copied
+ * to this target (the caller asks only when force does not apply). */
 enum lk_status copy_already_done(struct lk_ctx *ctx, struct store *st, const struct copy_spec *spec,
                                  bool *done, struct lk_error *err);
+
+/* For a plan, before anything is downloaded: the target's bucket exists
+ * (S3: HEAD bucket; an s3.endpoint of file://DIR: the folder DIR/BUCKET; a
+ * file:///DIR/KEY target: DIR).  A missing one is LK_NOTFOUND, "bucket X
+ * does not exist": a typo must not create a bucket.  Any other answer (a
+ * 403 from credentials that may put objects but not list the bucket) is
+ * left to the copy's own requests. */
+enum lk_status copy_check_bucket(struct store *st, const char *target, struct lk_error *err);
 
 /* The known batch a Zuora file id belongs to (lakeop.zuora_batches), for a
  * manual upload.  LK_NOTFOUND when no batch has it.  *segment_of is set

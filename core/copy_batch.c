@@ -12,10 +12,10 @@
 #include "json.h"
 #include "mem.h"
 
-/* What lakeop.zuora_batches says about an earlier copy of this batch. */
+/* What lakeop.copies says about an earlier copy of this file to this
+ * target (migration 005). */
 struct copy_record {
     bool found;
-    char *copied_to;
     char *metadata_key;
     char *etag;
     long long bytes;
@@ -23,32 +23,29 @@ struct copy_record {
 
 static void record_free(struct copy_record *r)
 {
-    xfree(&r->copied_to);
     xfree(&r->metadata_key);
     xfree(&r->etag);
 }
 
-static enum lk_status record_load(PGconn *db, const char *batch_id, struct copy_record *out,
+static enum lk_status record_load(PGconn *db, const struct copy_spec *spec, struct copy_record *out,
                                   struct lk_error *err)
 {
     memset(out, 0, sizeof *out);
-    const char *params[] = { batch_id };
+    char *ids = copy_file_ids(spec);
+    const char *params[] = { ids, spec->target };
     PGresult *res = NULL;
     enum lk_status st = db_exec(db,
-                                "SELECT copied_to, metadata_key, copied_etag, copied_bytes "
-                                "FROM lakeop.zuora_batches WHERE batch_id = $1",
-                                1, params, &res, err);
+                                "SELECT metadata_key, copied_etag, copied_bytes FROM lakeop.copies "
+                                "WHERE file_ids = $1 AND target = $2",
+                                2, params, &res, err);
+    free(ids);
     if (st != LK_OK)
         return st;
     if (PQntuples(res) == 1) {
         out->found = true;
-        if (!PQgetisnull(res, 0, 0))
-            out->copied_to = xstrdup(PQgetvalue(res, 0, 0));
-        if (!PQgetisnull(res, 0, 1))
-            out->metadata_key = xstrdup(PQgetvalue(res, 0, 1));
-        if (!PQgetisnull(res, 0, 2))
-            out->etag = xstrdup(PQgetvalue(res, 0, 2));
-        out->bytes = PQgetisnull(res, 0, 3) ? -1 : atoll(PQgetvalue(res, 0, 3));
+        out->metadata_key = xstrdup(PQgetvalue(res, 0, 0));
+        out->etag = xstrdup(PQgetvalue(res, 0, 1));
+        out->bytes = atoll(PQgetvalue(res, 0, 2));
     }
     PQclear(res);
     return LK_OK;
@@ -68,14 +65,14 @@ static enum lk_status head_url(struct store *st, const char *text, struct store_
 
 enum copy_state { COPY_NEEDED, COPY_ALREADY, COPY_METADATA_MISSING };
 
-/* Already there: the batch recorded a copy of this file to this target, and
- * the object there still has the recorded size and ETag. */
+/* Already there: this file was recorded as copied to this target, and the
+ * object there still has the recorded size and ETag. */
 static enum lk_status copy_state_of(struct store *st, const struct copy_spec *spec,
                                     const struct copy_record *rec, const char *meta_url,
                                     enum copy_state *out, struct lk_error *err)
 {
     *out = COPY_NEEDED;
-    if (!rec->found || !rec->copied_to || !rec->etag || strcmp(rec->copied_to, spec->target) != 0)
+    if (!rec->found)
         return LK_OK;
     struct store_object_info info;
     enum lk_status rc = head_url(st, spec->target, &info, err);
@@ -89,30 +86,59 @@ static enum lk_status copy_state_of(struct store *st, const struct copy_spec *sp
     rc = head_url(st, meta_url, &minfo, err);
     if (rc != LK_OK)
         return rc;
-    *out = minfo.exists && rec->metadata_key && strcmp(rec->metadata_key, meta_url) == 0
-               ? COPY_ALREADY
-               : COPY_METADATA_MISSING;
+    *out = minfo.exists && strcmp(rec->metadata_key, meta_url) == 0 ? COPY_ALREADY
+                                                                    : COPY_METADATA_MISSING;
     store_object_info_free(&minfo);
     return LK_OK;
 }
 
+/* The batch's own record and its object's increment say "copied to its
+ * raw target": a copy by hand to anywhere else must not move them (the
+ * next scheduled copy would take the raw target as not copied, and the
+ * lake would take the increment as landed where it never did). */
+static bool is_raw_target(const struct lk_ctx *ctx, const struct copy_spec *spec)
+{
+    if (!ctx->env || !spec->batch_id || !spec->batch_id[0])
+        return false;
+    const struct cfg_object *obj = cfg_object_find(ctx->env, spec->name);
+    return obj && obj->raw && strcmp(obj->raw, spec->target) == 0;
+}
+
 static enum lk_status record_save(PGconn *db, const struct copy_spec *spec,
-                                  const struct copy_result *res, bool csv_written,
+                                  const struct copy_result *res, bool csv_written, bool raw,
                                   struct lk_error *err)
 {
     char bytes[32], records[32];
     snprintf(bytes, sizeof bytes, "%lld", res->bytes);
     snprintf(records, sizeof records, "%lld", res->records);
-    const char *params[] = { spec->batch_id, spec->target, res->metadata_url, bytes, records,
-                             res->etag };
+    char *ids = copy_file_ids(spec);
+    const char *batch = spec->batch_id && spec->batch_id[0] ? spec->batch_id : NULL;
+    const char *params[] = { ids, spec->target, res->metadata_url, spec->job_id ? spec->job_id : "",
+                             batch, spec->name, bytes, records, res->etag };
     /* A metadata-only repair keeps what the earlier copy recorded. */
+    enum lk_status rc = csv_written
+        ? db_exec(db,
+                  "INSERT INTO lakeop.copies (file_ids, target, metadata_key, job_id, batch_id, name, "
+                  "copied_bytes, copied_records, copied_etag) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+                  "ON CONFLICT (file_ids, target) DO UPDATE SET metadata_key = EXCLUDED.metadata_key, "
+                  "job_id = EXCLUDED.job_id, batch_id = EXCLUDED.batch_id, name = EXCLUDED.name, "
+                  "copied_at = now(), copied_bytes = EXCLUDED.copied_bytes, "
+                  "copied_records = EXCLUDED.copied_records, copied_etag = EXCLUDED.copied_etag",
+                  9, params, NULL, err)
+        : db_exec(db, "UPDATE lakeop.copies SET metadata_key = $3 WHERE file_ids = $1 AND target = $2",
+                  3, params, NULL, err);
+    free(ids);
+    if (rc != LK_OK || !raw)
+        return rc;
+    const char *bparams[] = { spec->batch_id, spec->target, res->metadata_url, bytes, records,
+                              res->etag };
     const char *sql = csv_written
         ? "UPDATE lakeop.zuora_batches SET copied_to = $2, metadata_key = $3, copied_at = now(), "
           "copied_bytes = $4, copied_records = $5, copied_etag = $6, updated_at = now() "
           "WHERE batch_id = $1"
         : "UPDATE lakeop.zuora_batches SET metadata_key = $3, updated_at = now() "
           "WHERE batch_id = $1 AND copied_to = $2";
-    return db_exec(db, sql, csv_written ? 6 : 3, params, NULL, err);
+    return db_exec(db, sql, csv_written ? 6 : 3, bparams, NULL, err);
 }
 
 static char *audit_params(const struct copy_spec *spec, const struct copy_result *res, bool force)
@@ -176,10 +202,11 @@ static enum lk_status record_done(struct lk_ctx *ctx, const struct copy_spec *sp
                                   const struct copy_result *res, bool csv_written,
                                   struct lk_error *err)
 {
-    if (!ctx->db || !spec->batch_id || !spec->batch_id[0])
+    if (!ctx->db)
         return LK_OK;
-    enum lk_status rc = record_save(ctx->db, spec, res, csv_written, err);
-    if (rc == LK_OK && csv_written)
+    bool raw = is_raw_target(ctx, spec);
+    enum lk_status rc = record_save(ctx->db, spec, res, csv_written, raw, err);
+    if (rc == LK_OK && csv_written && raw)
         rc = jobstore_mark_copied(ctx->db, ctx->env ? ctx->env->name : "", spec->name, spec->job_id,
                                   spec->batch_id, (long long)time(NULL), err);
     if (rc != LK_OK)
@@ -202,9 +229,16 @@ enum lk_status copy_batch(struct lk_ctx *ctx, const struct copy_source *src, str
 
     struct copy_record rec = { 0 };
     enum copy_state state = COPY_NEEDED;
-    enum lk_status rc = LK_OK;
-    if (ctx->db && spec->batch_id && spec->batch_id[0] && !force) {
-        rc = record_load(ctx->db, spec->batch_id, &rec, err);
+    /* Here too, not only in the plan: on file:// the writer would create
+     * the folder, so a typo in a bucket's name would "succeed". */
+    enum lk_status rc = copy_check_bucket(st, spec->target, err);
+    if (rc != LK_OK) {
+        char text[2400];
+        audit(ctx, spec, res, force, AUDIT_FAILED, err_text(err, text, sizeof text));
+        goto out;
+    }
+    if (ctx->db && !force) {
+        rc = record_load(ctx->db, spec, &rec, err);
         if (rc == LK_OK)
             rc = copy_state_of(st, spec, &rec, meta_url, &state, err);
         if (rc != LK_OK) {
@@ -276,7 +310,7 @@ enum lk_status copy_already_done(struct lk_ctx *ctx, struct store *st, const str
                                  bool *done, struct lk_error *err)
 {
     *done = false;
-    if (!ctx->db || !spec->batch_id || !spec->batch_id[0])
+    if (!ctx->db)
         return LK_OK;
     char *meta_url = copy_metadata_url(spec->target, spec->name);
     if (!meta_url)
@@ -284,12 +318,32 @@ enum lk_status copy_already_done(struct lk_ctx *ctx, struct store *st, const str
                        spec->target);
     struct copy_record rec;
     enum copy_state state = COPY_NEEDED;
-    enum lk_status rc = record_load(ctx->db, spec->batch_id, &rec, err);
+    enum lk_status rc = record_load(ctx->db, spec, &rec, err);
     if (rc == LK_OK)
         rc = copy_state_of(st, spec, &rec, meta_url, &state, err);
     *done = state == COPY_ALREADY;
     record_free(&rec);
     free(meta_url);
+    return rc;
+}
+
+enum lk_status copy_check_bucket(struct store *st, const char *target, struct lk_error *err)
+{
+    struct store_url u = { 0 };
+    enum lk_status rc = store_url_parse(target, &u, err);
+    if (rc != LK_OK)
+        return rc;
+    struct lk_error perr;
+    err_clear(&perr);
+    if (store_ping(st, target, &perr) == LK_NOTFOUND) {
+        if (u.is_file)
+            rc = err_set(err, LK_NOTFOUND, "folder %s does not exist: create it, or fix the target %s",
+                         u.bucket, target);
+        else
+            rc = err_set(err, LK_NOTFOUND, "bucket %s does not exist: create it, or fix the target %s",
+                         u.bucket, target);
+    }
+    store_url_free(&u);
     return rc;
 }
 

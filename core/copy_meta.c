@@ -1,5 +1,6 @@
 /* The metadata file the lake's pre-condition check reads (ZUORA.md, "The
  * lake's side of a copy"): where it goes and its exact text. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -26,24 +27,28 @@ char *copy_metadata_url(const char *target, const char *name)
     return xasprintf("%.*smetadata/%s.json", (int)(last + 1 - target), target, name);
 }
 
+char *copy_file_ids(const struct copy_spec *spec)
+{
+    if (spec->file_id)
+        return xstrdup(spec->file_id);
+    struct buf ids = BUF_INIT;
+    for (size_t i = 0; i < spec->n_segments; i++) {
+        if (i)
+            buf_putc(&ids, ',');
+        buf_puts(&ids, spec->segments[i]);
+    }
+    return ids.data ? buf_detach(&ids) : xstrdup("");
+}
+
 char *copy_metadata_json(const struct copy_spec *spec)
 {
     struct buf b = BUF_INIT;
     buf_puts(&b, "{\n  \"jobId\" : ");
     jx_buf_string(&b, spec->job_id ? spec->job_id : "");
     buf_puts(&b, ",\n  \"fileId\" : ");
-    if (spec->file_id) {
-        jx_buf_string(&b, spec->file_id);
-    } else {
-        struct buf ids = BUF_INIT;
-        for (size_t i = 0; i < spec->n_segments; i++) {
-            if (i)
-                buf_putc(&ids, ',');
-            buf_puts(&ids, spec->segments[i]);
-        }
-        jx_buf_string(&b, buf_cstr(&ids));
-        buf_free(&ids);
-    }
+    char *ids = copy_file_ids(spec);
+    jx_buf_string(&b, ids);
+    free(ids);
     buf_puts(&b, ",\n  \"batchId\" : ");
     jx_buf_string(&b, spec->batch_id ? spec->batch_id : "");
     buf_puts(&b, ",\n  \"status\" : \"completed\",\n  \"name\" : ");

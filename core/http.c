@@ -405,8 +405,7 @@ static bool curl_code_retryable(CURLcode rc)
     }
 }
 
-/* Sleeps ms in slices so a cancel is noticed quickly; false when cancelled. */
-static bool nap(long long ms, const volatile int *cancel)
+bool http_nap(long long ms, const volatile int *cancel)
 {
     while (ms > 0) {
         if (cancel && *cancel)
@@ -514,7 +513,7 @@ enum lk_status http_perform(struct http_client *c, const struct http_request *re
         }
         if (now_ms() - started + delay > budget)
             break;
-        if (!nap(delay, req->cancel)) {
+        if (!http_nap(delay, req->cancel)) {
             a.cancelled = true;
             st = transport_error(c, req, CURLE_ABORTED_BY_CALLBACK, "", &a, err);
             break;

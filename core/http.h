@@ -95,6 +95,10 @@ void http_response_free(struct http_response *resp);
  * keep_slash, '/' is kept too).  Upper-case hex.  Caller frees. */
 char *http_escape(const char *text, bool keep_slash);
 
+/* Sleeps ms in slices so that a cancel is noticed quickly (a backoff
+ * between attempts); false when cancelled. */
+bool http_nap(long long ms, const volatile int *cancel);
+
 /* Default retry decision for a status (429, 500, 502, 503, 504). */
 bool http_status_retryable(long status);
 

@@ -613,6 +613,11 @@ enum lk_status store_writer_open_sized(struct store *s, const struct store_url *
     return writer_open(s, u, content_type, total_size, out, err);
 }
 
+bool store_writer_single_shot(const struct store_writer *w)
+{
+    return w && w->s3 && stores3_writer_single_shot(w->s3);
+}
+
 enum lk_status store_writer_write(struct store_writer *w, const void *data, size_t len,
                                   struct lk_error *err)
 {

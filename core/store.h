@@ -118,6 +118,10 @@ void store_writer_abort(struct store_writer *w);              /* frees w */
 enum lk_status store_writer_open_sized(struct store *s, const struct store_url *u,
                                        const char *content_type, long long total_size,
                                        struct store_writer **out, struct lk_error *err);
+/* True when w is such a streaming PUT: its failures are never retried
+ * inside the store, so one marked err->retryable calls for writing the
+ * object again from its first byte (copy.h does). */
+bool store_writer_single_shot(const struct store_writer *w);
 
 /* Tuning and test knobs (additions to the contract above).
  * Part size of S3 multipart uploads (default 16 MiB, or $LAKEOP_S3_PART_SIZE

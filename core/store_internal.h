@@ -88,6 +88,7 @@ enum lk_status stores3_writer_open(struct stores3 *s, const char *bucket, const 
 enum lk_status stores3_writer_open_sized(struct stores3 *s, const char *bucket, const char *key,
                                          const char *content_type, long long total_size,
                                          struct stores3_writer **out, struct lk_error *err);
+bool stores3_writer_single_shot(const struct stores3_writer *w);
 enum lk_status stores3_writer_write(struct stores3_writer *w, const void *data, size_t len,
                                     struct lk_error *err);
 enum lk_status stores3_writer_commit(struct stores3_writer *w, struct store_object_info *info,

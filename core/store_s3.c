@@ -17,7 +17,8 @@
  * and HTTP client: no part buffer, no reassembly on Complete (s3rver
  * rewrites the whole object there), a single request's speed.  The pipe
  * holds the last byte back until the commit, so an abort still leaves the
- * previous object.  Such a PUT cannot be retried once bytes were sent. */
+ * previous object.  Such a PUT cannot be retried once bytes were sent:
+ * the store's caller starts it over (stores3_writer_single_shot). */
 #include "store_internal.h"
 
 #include <ctype.h>
@@ -355,7 +356,10 @@ static enum lk_status s3_fail(const struct stores3 *s, const char *verb, const c
                  "the S3 server refused the request without a reason: check AWS credentials "
                  "(session token) and s3.region for environment '%s'", s->env_name);
     } else if (code_retryable(code) || http_status_retryable(status)) {
-        snprintf(reason, sizeof reason, "the S3 server kept failing (retries exhausted)");
+        if (resp->attempts > 1)
+            snprintf(reason, sizeof reason, "the S3 server kept failing (retries exhausted)");
+        else
+            snprintf(reason, sizeof reason, "the S3 server failed (it asks to try again)");
     } else {
         snprintf(reason, sizeof reason, "the S3 server refused (HTTP %ld)", status);
     }
@@ -1020,6 +1024,11 @@ enum lk_status stores3_writer_open_sized(struct stores3 *s, const char *bucket, 
     }
     *out = w;
     return LK_OK;
+}
+
+bool stores3_writer_single_shot(const struct stores3_writer *w)
+{
+    return w->pipe_http != NULL;
 }
 
 static enum lk_status writer_fail(struct stores3_writer *w, struct lk_error *err)

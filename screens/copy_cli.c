@@ -503,8 +503,12 @@ static int inspect_targets(struct cli *cli, struct lk_ctx *ctx, struct store *st
         if (!it->meta_url)
             return cli_failf(cli, LK_USAGE, "'%s' is not an object URL (s3://BUCKET/KEY or file:///DIR/KEY)",
                              it->spec.target);
+        enum lk_status rc = copy_check_bucket(st, it->spec.target, &err);
+        if (rc == LK_NOTFOUND)
+            return cli_fail(cli, &err);
         struct store_url u = { 0 };
-        enum lk_status rc = store_url_parse(it->spec.target, &u, &err);
+        if (rc == LK_OK)
+            rc = store_url_parse(it->spec.target, &u, &err);
         if (rc == LK_OK)
             rc = store_head(st, &u, &it->csv_now, &err);
         store_url_free(&u);
@@ -567,8 +571,11 @@ static int run_copies(struct cli *cli, struct lk_ctx *ctx, struct zuora_client *
                 char size[32];
                 fmt_size(it->res.bytes, size, sizeof size);
                 char *meta = text_inert(it->res.metadata_url);
-                fprintf(cli->out, "%s: copied %lld records (%s), then %s\n", target, it->res.records,
+                fprintf(cli->out, "%s: copied %lld records (%s), then %s", target, it->res.records,
                         size, meta);
+                if (it->res.attempts > 1)
+                    fprintf(cli->out, " (on try %d: S3 failed the earlier PUTs)", it->res.attempts);
+                fputc('\n', cli->out);
                 free(meta);
             }
         }

@@ -150,7 +150,9 @@ static void plan_work(void *wctx, void *p)
     for (size_t i = 0; i < c->n; i++) {
         struct jc_item *it = &c->items[i];
         err_clear(&err);
-        enum lk_status rc = head(st, it->target, &it->csv_now, &err);
+        enum lk_status rc = copy_check_bucket(st, it->target, &err);
+        if (rc == LK_OK)
+            rc = head(st, it->target, &it->csv_now, &err);
         if (rc == LK_OK)
             rc = head(st, it->meta_url, &it->meta_now, &err);
         if (rc == LK_OK)

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Copy throughput and peak memory (TARGETS.md): a generated Zuora-style CSV
-# (2 GB; LAKEOP_BENCH_QUICK=1: 256 MB) served by the Zuora double, copied by
+# (2.15 GB, past 2^31 bytes so that a 32-bit offset anywhere on the way
+# would show; LAKEOP_BENCH_QUICK=1: 256 MB) served by the Zuora double, copied by
 # lakeop to file:// and to s3rver, beside its peers on the same bytes:
 #   curl URL > /dev/null                  the download alone
 #   curl URL | dd of=FILE conv=fsync      download + durable write (the file:// limit)
@@ -15,7 +16,7 @@ set -u
 . "$LK_ROOT/tests/lib/copy.sh"
 
 [ -x /usr/bin/time ] || { echo "copy: /usr/bin/time is missing (apt-get install time)"; exit 1; }
-records=20000000                      # x 100 bytes
+records=21500000                      # x 100 bytes: 2.15 GB > 2 GiB
 [ "${LAKEOP_BENCH_QUICK:-0}" = 1 ] && records=2560000
 # e.g. 200000000 for the 20 GB copy of TARGETS.md's memory figure (slow: the disk).
 records=${LAKEOP_BENCH_COPY_RECORDS:-$records}
@@ -131,6 +132,16 @@ fi
 curl -sS -H "Authorization: Bearer $tok" "$URL" > "$T/body.csv"
 measure "curl -T (one SigV4 PUT)" "curl -sS -f --aws-sigv4 'aws:amz:us-east-1:s3' --user S3RVER:S3RVER -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -T '$T/body.csv' '$LK_S3RVER_URL/bench/put.csv'" \
         "lakeop copy -> s3rver" "'$LK_BIN' copy $J --yes --force"
+# The last copy read back by the aws CLI: the same bytes as Zuora served,
+# past 2 GiB (a check, not a figure: a failure fails the benchmark).
+want=$(curl -sS -H "Authorization: Bearer $tok" "$URL" | sha256sum | cut -d' ' -f1)
+got=$(AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null aws --endpoint-url "$LK_S3RVER_URL" \
+      --region us-east-1 s3 cp s3://bench/Account.csv - | sha256sum | cut -d' ' -f1)
+if [ "$want" != "$got" ]; then
+    echo "copy: s3://bench/Account.csv read back by aws differs from what Zuora served ($bytes bytes): sha256 $got, want $want"
+    exit 1
+fi
+echo "  read back by aws: the ${mb} MB object on s3rver has Zuora's sha256 ($want)"
 # s3rver's own multipart limit (it writes every part, then joins them on
 # Complete): aws uploading the same file in parts.  One run: it is slow.
 runs=1

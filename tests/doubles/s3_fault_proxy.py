@@ -11,14 +11,23 @@ injects those answers:
   --complete-error K the first K CompleteMultipartUpload requests get HTTP 200
                      with an <Error> body (K = -1: every one); they are not
                      forwarded, so the upload stays incomplete, as on S3
+  --fail "METHOD PATH CODE [TIMES]"   (repeatable) the first TIMES (default 1;
+                     -1: every one) METHOD requests for exactly PATH (the
+                     decoded path, query aside; UploadPart excluded) get,
+                     after their whole body was read: CODE SlowDown (503),
+                     InternalError (500) or AccessDenied (403) as S3 words
+                     them, or CODE reset: the connection is closed unanswered.
+                     Not forwarded, so nothing changes upstream.
 
-GET /_proxy/stats answers {"upload_parts": n, "completes": n, "injected": n}.
+GET /_proxy/stats answers {"upload_parts": n, "completes": n, "injected": n,
+"requests": n, "failed": {"METHOD PATH": n injected}}.
 """
 
 import argparse
 import http.client
 import http.server
 import json
+import socket
 import socketserver
 import sys
 import threading
@@ -35,6 +44,21 @@ class State:
         self.completes = 0
         self.injected = 0
         self.requests = 0
+        self.rules = []
+        for spec in args.fail:
+            f = spec.split()
+            if len(f) not in (3, 4) or f[2] not in CODES:
+                sys.exit("--fail wants 'METHOD PATH CODE [TIMES]' with CODE one of " + ", ".join(CODES))
+            self.rules.append({"method": f[0], "path": f[1], "code": f[2],
+                               "times": int(f[3]) if len(f) == 4 else 1, "hits": 0})
+
+
+CODES = {
+    "SlowDown": (503, "Please reduce your request rate."),
+    "InternalError": (500, "We encountered an internal error. Please try again."),
+    "AccessDenied": (403, "Access Denied"),
+    "reset": (0, ""),
+}
 
 
 def s3_error(code, message):
@@ -70,7 +94,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def injected(self, body):
         st = self.server.state
         q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query, keep_blank_values=True)
+        path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
         with st.lock:
+            if "partNumber" not in q:
+                for r in st.rules:
+                    if r["method"] == self.command and r["path"] == path and (r["times"] == -1 or r["hits"] < r["times"]):
+                        r["hits"] += 1
+                        st.injected += 1
+                        status, message = CODES[r["code"]]
+                        return status, s3_error(r["code"], message) if status else b""
             if self.command == "PUT" and "partNumber" in q and "uploadId" in q:
                 st.parts += 1
                 first = st.args.fail_part
@@ -90,11 +122,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path.startswith("/_proxy/stats"):
             st = self.server.state
             with st.lock:
-                d = {"requests": st.requests, "upload_parts": st.parts, "completes": st.completes, "injected": st.injected}
+                d = {"requests": st.requests, "upload_parts": st.parts, "completes": st.completes, "injected": st.injected,
+                     "failed": {r["method"] + " " + r["path"]: r["hits"] for r in st.rules}}
             return self.answer(200, json.dumps(d).encode(), "application/json")
         with self.server.state.lock:
             self.server.state.requests += 1
         fault = self.injected(body)
+        if fault and fault[0] == 0:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         if fault:
             return self.answer(fault[0], fault[1])
         up = self.server.upstream
@@ -135,6 +172,7 @@ def main():
     ap.add_argument("--fail-part", type=int, default=0)
     ap.add_argument("--fail-parts", type=int, default=1)
     ap.add_argument("--complete-error", type=int, default=0)
+    ap.add_argument("--fail", action="append", default=[], metavar="'METHOD PATH CODE [TIMES]'")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     srv = Server(("127.0.0.1", args.port), Handler)

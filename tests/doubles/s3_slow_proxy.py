@@ -7,6 +7,10 @@ Every request is forwarded unchanged (the Host header too, so signatures
 made for the proxy's address still verify upstream).  Response bodies of
 GET requests are sent at --rate bytes per second, and not at all while
 paused, so an ingest's progress moves, stalls and moves again on cue.
+With --put-rate, PUT request bodies are passed on to the server as they
+arrive, at that many bytes per second (a streaming upload the test can
+interrupt halfway: put_bytes says how far it got; a body the client never
+finished is never completed upstream, so the server stores nothing).
 
   POST /_proxy/pause               stop sending GET bodies (connections stay open)
   POST /_proxy/resume              carry on
@@ -17,8 +21,8 @@ paused, so an ingest's progress moves, stalls and moves again on cue.
                                    does not know yet (a crash test kills it
                                    there)
   POST /_proxy/release_copies      send the held answers, stop holding
-  GET  /_proxy/stats               {"paused", "rate", "get_bytes", "copies",
-                                    "held_copies"}
+  GET  /_proxy/stats               {"paused", "rate", "get_bytes", "put_bytes",
+                                    "copies", "held_copies"}
 
 Listens on 127.0.0.1 only; stops on SIGTERM.
 """
@@ -51,6 +55,8 @@ class State:
         self.hold_copies = False
         self.copies_released = threading.Event()
         self.copies_released.set()
+        self.put_rate = args.put_rate
+        self.put_bytes = 0
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -89,15 +95,52 @@ class Handler(http.server.BaseHTTPRequestHandler):
             st.hold_copies = False
             st.copies_released.set()
         out = json.dumps({"paused": not st.running.is_set(), "rate": st.rate,
-                          "get_bytes": st.get_bytes, "copies": st.copies,
-                          "held_copies": st.held_copies}).encode()
+                          "get_bytes": st.get_bytes, "put_bytes": st.put_bytes,
+                          "copies": st.copies, "held_copies": st.held_copies}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(out)))
         self.end_headers()
         self.wfile.write(out)
 
+    def forward_put(self):
+        """Passes the body on as it comes, paced; stops (and drops the
+        upstream request unfinished) when the client goes away."""
+        st = self.server.state
+        n = int(self.headers.get("Content-Length") or 0)
+        conn = http.client.HTTPConnection(st.upstream_host, st.upstream_port, timeout=120)
+        try:
+            conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            for k, v in self.headers.items():
+                if k.lower() not in HOP:
+                    conn.putheader(k, v)
+            conn.endheaders()
+            while n > 0:
+                data = self.rfile.read(min(n, CHUNK))
+                if not data:
+                    self.close_connection = True
+                    return
+                time.sleep(len(data) / max(st.put_rate, 1))
+                conn.send(data)
+                n -= len(data)
+                with st.lock:
+                    st.put_bytes += len(data)
+            resp = conn.getresponse()
+            data = resp.read()
+            self.send_response_only(resp.status, resp.reason)
+            for k, v in resp.getheaders():
+                if k.lower() not in HOP and k.lower() != "content-length":
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        finally:
+            conn.close()
+
     def forward(self):
+        if self.command == "PUT" and self.server.state.put_rate and not self.path.startswith("/_proxy/") \
+                and self.headers.get("Content-Length"):
+            return self.forward_put()
         body = self.read_body()
         if self.path.startswith("/_proxy/"):
             self.control(body)
@@ -178,6 +221,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--upstream", required=True, help="http://127.0.0.1:PORT")
     ap.add_argument("--rate", type=int, default=1 << 20, help="GET body bytes per second")
+    ap.add_argument("--put-rate", type=int, default=0, help="PUT body bytes per second (0: read whole, then sent)")
     args = ap.parse_args()
     hostport = args.upstream.split("://", 1)[-1].rstrip("/")
     args.upstream_host, port = hostport.rsplit(":", 1)

@@ -177,6 +177,7 @@ else
 fi
 
 # ---- manual upload: --file-id of a known batch takes its metadata from it
+inc_before=$(psql_q "SELECT last_batch_id || ' ' || copied_at FROM lakeop.increments WHERE object_name = 'InvoiceItem'")
 out=$($LK_BIN copy --file-id "$FI" --to "s3://raw-invoice/manual/Invoice Ünïcode.csv" --yes 2>&1)
 st=$?
 if [ $st -eq 0 ]; then
@@ -186,6 +187,25 @@ if [ $st -eq 0 ]; then
         "$J" "$FI" "$BI" InvoiceItem 300
 else
     lk_fail "--file-id known" "status $st: $out"
+fi
+
+# Copies are recorded by (file, target): the manual copy elsewhere leaves
+# the batch's raw copy, and its increment, as they were.
+out=$($LK_BIN copy "$J" --object InvoiceItem --yes 2>&1)
+st=$?
+raw_to=$(psql_q "SELECT copied_to FROM lakeop.zuora_batches WHERE batch_id = '$BI'")
+inc_after=$(psql_q "SELECT last_batch_id || ' ' || copied_at FROM lakeop.increments WHERE object_name = 'InvoiceItem'")
+if [ $st -eq 0 ] && echo "$out" | grep -q "InvoiceItem.csv: already copied" &&
+   [ "$raw_to" = "s3://raw-invoice/zuora/InvoiceItem.csv" ] && [ -n "$inc_before" ] && [ "$inc_after" = "$inc_before" ]; then
+    lk_pass "after a manual copy elsewhere, 'lakeop copy JOB' still finds the raw target already copied; increment not moved"
+else
+    lk_fail "raw copy after a manual copy" "status $st, copied_to '$raw_to', increment '$inc_before' -> '$inc_after': $out"
+fi
+out=$($LK_BIN copy --file-id "$FI" --to "s3://raw-invoice/manual/Invoice Ünïcode.csv" --yes 2>&1)
+if echo "$out" | grep -q "already copied"; then
+    lk_pass "the manual copy of a known batch again: already copied"
+else
+    lk_fail "manual copy again" "$out"
 fi
 
 # An unknown file needs --job and --record-count.
@@ -207,6 +227,14 @@ if [ $st -eq 0 ]; then
 else
     lk_fail "--file-id manual" "status $st: $out"
 fi
+out=$($LK_BIN copy --file-id "$FU" --to s3://raw-account/full/Account.csv --job "$J" --record-count 10 --yes 2>&1)
+st=$?
+rec=$(psql_q "SELECT coalesce(batch_id, 'none') || ' ' || copied_records FROM lakeop.copies WHERE file_ids = '$FU'")
+if [ $st -eq 0 ] && echo "$out" | grep -q "already copied" && [ "$rec" = "none 10" ]; then
+    lk_pass "a file no batch knows, copied again: already copied (recorded by file and target)"
+else
+    lk_fail "unknown file again" "status $st, record '$rec': $out"
+fi
 
 # ---- a segmented batch: one header kept, segments in order
 J3=2c92c0f9725046a2017255f7d84e5c00
@@ -224,6 +252,52 @@ if [ $st -eq 0 ] && cmp -s "$T/want-seg.csv" "$T/lake/raw-account/Account.csv" &
     lk_pass "segments joined with one header"
 else
     lk_fail "segments" "status $st: $out"
+fi
+
+# ---- a bucket (folder) that does not exist: refused in the plan, before
+# anything is downloaded, and never created (a typo must not "succeed")
+gets=$(file_gets "$FU")
+out=$($LK_BIN copy --file-id "$FU" --to s3://raw-acount/Account.csv --job "$J" --record-count 10 --yes 2>&1)
+st=$?
+if [ $st -eq 4 ] && echo "$out" | grep -q "bucket raw-acount does not exist" && [ ! -e "$T/lake/raw-acount" ] &&
+   [ "$(file_gets "$FU")" = "$gets" ]; then
+    lk_pass "file://: missing bucket folder: not found (4), 'bucket raw-acount does not exist', not created, nothing downloaded"
+else
+    lk_fail "missing bucket folder" "status $st: $out"
+fi
+out=$($LK_BIN copy --file-id "$FU" --to "file://$T/no-such-dir/Account.csv" --job "$J" --record-count 10 --yes 2>&1)
+st=$?
+if [ $st -eq 4 ] && echo "$out" | grep -q "folder $T/no-such-dir does not exist" && [ ! -e "$T/no-such-dir" ]; then
+    lk_pass "file:///DIR/KEY with a missing DIR: not found (4), not created"
+else
+    lk_fail "missing file:// folder" "status $st: $out"
+fi
+
+# ---- a protected environment: on a terminal (script(1) gives lakeop one)
+# the operator must type the environment's name; anything else refuses.
+sed 's/^\[env "test"\]$/[env "test"]\nprotected = true/' "$LAKEOP_CONFIG" > "$T/config.protected"
+chmod 600 "$T/config.protected"
+tty_copy() {   # ANSWER: lakeop copy on a terminal, ANSWER typed at its prompt
+    printf '%s\n' "$1" | LAKEOP_CONFIG=$T/config.protected script -qec "$LK_BIN copy $J --object Account --force" /dev/null
+}
+before=$(snapshot)
+out=$(tty_copy yes 2>&1)
+st=$?
+audit=$(psql_q "SELECT result || ': ' || message FROM lakeop.audit WHERE action = 'copy' ORDER BY id DESC LIMIT 1")
+if [ $st -eq 3 ] && echo "$out" | grep -q "Type the environment name (test) to proceed" &&
+   echo "$out" | grep -q "not confirmed; nothing was changed" && [ "$(snapshot)" = "$before" ] &&
+   [ "$audit" = "refused: not confirmed" ]; then
+    lk_pass "protected environment on a terminal: 'yes' is not the name: refused (3), audited, nothing changed"
+else
+    lk_fail "protected, wrong answer" "status $st, audit '$audit': $out"
+fi
+gets=$(file_gets "$FA")
+out=$(tty_copy test 2>&1)
+st=$?
+if [ $st -eq 0 ] && echo "$out" | grep -q "Account.csv: copied 120 records" && [ "$(file_gets "$FA")" -gt "$gets" ]; then
+    same_bytes "protected environment on a terminal: the name typed, copied" "$FA" "$T/lake/raw-account/Account.csv"
+else
+    lk_fail "protected, name typed" "status $st: $out"
 fi
 
 # ---- unknown job: not found (4)

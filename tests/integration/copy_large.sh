@@ -155,6 +155,9 @@ if [ $st -eq 0 ] && lk_aws "$LK_S3RVER_URL" s3 cp s3://raw-account/Account.csv "
 else
     lk_fail "rerun after SIGKILL (S3)" "status $st: $out"
 fi
+rm -f "$T/meta"
+lk_aws "$LK_S3RVER_URL" s3 cp s3://raw-account/metadata/Account.json "$T/meta" >/dev/null 2>&1
+check_meta "S3: run again after the kill: metadata exact" "$T/meta" "$J" "$FA" "$BA" Account $RECORDS
 
 # ---- a streaming PUT to s3rver refused before its last byte (records != recordCount)
 J3=2c92c0f9725046a2017255f7d84e5a4a

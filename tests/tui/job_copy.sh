@@ -5,7 +5,8 @@
 # batches, c, the plan with both keys and what each overwrites, confirm, the
 # files byte-identical to what Zuora served and the metadata exact, the rows
 # say "copied", the audit has both; a second c says "already copied" and f
-# forces; a cancelled confirmation and read-only change nothing; the links
+# forces; a cancelled confirmation and read-only change nothing; in a
+# protected environment OK needs its name typed, and then copies; the links
 # line shows the stage's last success from Airflow, "ingested" once the
 # stage succeeded after the copy; C opens the Stages screen's clear dialog
 # on that stage.  In tmux: Esc sends a running copy
@@ -220,6 +221,34 @@ grep -q "Account: copied .*not ingested yet" "$T/ingested.txt" && lk_fail "inges
     lk_pass "ingested, not 'not ingested yet'"
 grep -qE "ingested [0-9]" "$T/ingested.txt" && lk_pass "the Lake column says ingested with the time" ||
     lk_fail "the Lake column says ingested" "$(cat "$T/ingested.txt")"
+
+# ---- a protected environment: the operator types its name ---------------
+sed 's/^\[env "CODE"\]$/[env "PROD"]\nprotected = true/' "$T/config" > "$T/config.prod"
+chmod 600 "$T/config.prod"
+before=$(copies)
+LAKEOP_CONFIG=$T/config.prod run_script prod <<EOF
+:job $J
+c
+f
+:save-display $T/prod-plan.txt
+c
+:save-display $T/prod-confirm.txt
+<Tab>
+<Enter>
+:save-display $T/prod-untyped.txt
+PROD
+<Enter>
+:save-display $T/prod-copied.txt
+q
+EOF
+has "protected: the plan says so" "$T/prod-plan.txt" "environment PROD (PROTECTED)"
+has "protected: OK without the name does nothing" "$T/prod-untyped.txt" "type PROD to confirm"
+a=$(psql_q "SELECT count(*) || ' ' || string_agg(env || ' ' || result, ',') FROM lakeop.audit WHERE action = 'copy' AND env = 'PROD'")
+if [ "$a" = "1 PROD ok" ] && [ "$(copies)" = $((before + 1)) ]; then
+    same_bytes "protected: the name typed, copied (and audited in PROD)" "$FA" "$T/lake/raw-account/Account.csv"
+else
+    lk_fail "protected: typed name copies" "audit '$a': $(cat "$T/prod-copied.txt")"
+fi
 
 # ---- tmux: Esc sends a running copy to the background; cancel leaves nothing
 if command -v tmux >/dev/null; then
