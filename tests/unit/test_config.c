@@ -442,6 +442,49 @@ static void test_secret_literal(void **state)
     cfg_free(cfg);
 }
 
+/* A password in the database line is a literal secret too; one in
+ * LAKEOP_DATABASE_URL or none at all is no reason to refuse the file. */
+static void test_database_password_literal(void **state)
+{
+    (void)state;
+    static const char text[] = "[env \"A\"]\n# the metadata database\ndatabase = postgresql://u:pw-literal@h/db\n";
+    char *path = write_file("config", text, 0640);
+    struct cfg *cfg = NULL;
+    struct lk_error err;
+    err_clear(&err);
+    assert_int_equal(cfg_load(path, true, &cfg, &err), LK_OK);
+    const struct cfg_env *env = NULL;
+    assert_int_equal(cfg_env_select(cfg, NULL, &env, &err), LK_USAGE);
+    char *fix = xasprintf("chmod 600 %s", path);
+    assert_non_null(strstr(err.message, fix));
+    assert_non_null(strstr(err.message, "config:3: database in [env \"A\"] holds a password"));
+    assert_non_null(strstr(err.message, "~/.pgpass or PGPASSWORD"));
+    assert_null(strstr(err.message, "pw-literal"));
+    cfg_free(cfg);
+    free(fix);
+    free(path);
+
+    static const char nopw[] = "[env \"A\"]\ndatabase = host=h user=u dbname=db\n";
+    path = write_file("config", nopw, 0644);
+    assert_int_equal(cfg_load(path, true, &cfg, &err), LK_OK);
+    assert_int_equal(cfg_env_select(cfg, NULL, &env, &err), LK_OK);
+    cfg_free(cfg);
+
+    free(path);
+    path = write_file("config", text, 0644);
+    setenv("LAKEOP_DATABASE_URL", "host=elsewhere dbname=db", 1);
+    assert_int_equal(cfg_load(path, true, &cfg, &err), LK_OK);
+    assert_int_equal(cfg_env_select(cfg, NULL, &env, &err), LK_OK);
+    assert_string_equal(env->database, "host=elsewhere dbname=db");
+    unsetenv("LAKEOP_DATABASE_URL");
+    cfg_free(cfg);
+    free(path);
+
+    cfg = load_ok(text);
+    assert_string_equal(select_ok(cfg, NULL)->database, "postgresql://u:pw-literal@h/db");
+    cfg_free(cfg);
+}
+
 static void test_duration(void **state)
 {
     (void)state;
@@ -625,6 +668,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_secret_env, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_literal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_database_password_literal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redact_short_and_repeated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crlf_bom_and_duplicates, setup, teardown),
