@@ -87,6 +87,39 @@ if printf '%s' "$err" | grep -q hunter2; then lk_fail "the secret is never shown
 chmod 600 "$f"
 expect "the same file at 0600 is accepted" 1 "airflow failed" "$LK_BIN" --config "$f" doctor
 
+# A password in the database line is a literal secret like the others.
+f=$(conf dbpassword 640 <<'CONF'
+[env "CODE"]
+database = postgresql://lakeop:pg-pw-do-not-show@127.0.0.1:1/lakeop
+CONF
+)
+expect "group-readable password in database is refused with the fix" 2 \
+    "$f:2: database in \[env \"CODE\"\] holds a password, in a file that group or others can read; run \`chmod 600 $f\`" \
+    "$LK_BIN" --config "$f" doctor
+err=$("$LK_BIN" --config "$f" doctor 2>&1)
+if printf '%s' "$err" | grep -q '~/.pgpass or PGPASSWORD' && ! printf '%s' "$err" | grep -q pg-pw-do-not-show; then
+    lk_pass "it suggests ~/.pgpass or PGPASSWORD and never shows the password"
+else
+    lk_fail "database password message" "$err"
+fi
+chmod 600 "$f"
+expect "the same file at 0600 is accepted" 1 "database failed" "$LK_BIN" --config "$f" doctor
+
+# Unreadable: root reads anything, so as root the reader is "nobody".
+f=$(conf unreadable 600 <<'CONF'
+[env "CODE"]
+CONF
+)
+if [ "$(id -u)" -eq 0 ]; then
+    as_reader() { runuser -u nobody -- env HOME="$HOME" "$@"; }
+else
+    chmod 000 "$f"
+    as_reader() { "$@"; }
+fi
+expect "unreadable file names it, the reason and the fix" 2 \
+    "lakeop: $f: cannot read the configuration file: Permission denied; it must belong to the user running lakeop (chown it, then \`chmod 600 $f\`)" \
+    as_reader "$LK_BIN" --config "$f" doctor
+
 f=$(conf envsecret 600 <<'CONF'
 [env "CODE"]
 zuora.client_secret = env:LK_TEST_UNSET_SECRET
@@ -134,6 +167,17 @@ if printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); c={
     lk_pass "doctor --json reports the failure"
 else
     lk_fail "doctor --json" "$out"
+fi
+
+# Zuora unreachable: nothing listens on the port; doctor names it, the URL and why.
+port=$(lk_free_port)
+out=$(HOME="$T/empty" LAKEOP_ZUORA_URL="http://127.0.0.1:$port" LAKEOP_ZUORA_CLIENT_ID=lakeop-test \
+      LAKEOP_ZUORA_CLIENT_SECRET=zuora-secret-do-not-show timeout 30 "$LK_BIN" doctor 2>&1); st=$?
+if [ $st -eq 1 ] && printf '%s' "$out" | grep -q "zuora *failed .*http://127.0.0.1:$port/oauth/token: Couldn't connect to server" &&
+   printf '%s' "$out" | grep -q "lakeop: doctor: zuora failed" && ! printf '%s' "$out" | grep -q zuora-secret-do-not-show; then
+    lk_pass "Zuora unreachable: doctor exits 1 naming zuora, the URL and the reason"
+else
+    lk_fail "Zuora unreachable" "$st: $out"
 fi
 
 lk_done
