@@ -169,6 +169,58 @@ else
     lk_fail "doctor --json" "$out"
 fi
 
+# Wrong password, against a real server: a small cluster of this test's own
+# on loopback TCP whose hba wants scram-sha-256 (the suite's cluster trusts).
+pg_auth=$T/pg-auth
+mkdir -p "$pg_auth"
+[ "$(id -u)" -eq 0 ] && chown postgres "$pg_auth"
+auth_port=$(lk_free_port)
+bindir=$(pg_bindir)
+if pg_as_owner "$bindir/initdb" -D "$pg_auth/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+       --no-sync -E UTF8 --locale=C.UTF-8 >"$pg_auth/initdb.log" 2>&1 &&
+   pg_as_owner "$bindir/pg_ctl" -D "$pg_auth/data" -l "$pg_auth/server.log" -w -t 30 \
+       -o "-k $pg_auth -p $auth_port -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null; then
+    lk_on_exit "pg_as_owner '$bindir/pg_ctl' -D '$pg_auth/data' -m immediate stop"
+    psql -X -q -h "$pg_auth" -p "$auth_port" -U postgres -d postgres \
+        -c "CREATE ROLE lakeop LOGIN PASSWORD 'right-pw-4711'" -c "CREATE DATABASE lakeop OWNER lakeop" >/dev/null
+    f=$(conf wrongpw 600 <<CONF
+[env "CODE"]
+database = postgresql://lakeop:wrong-pw-0815@127.0.0.1:$auth_port/lakeop
+CONF
+)
+    out=$(timeout 30 "$LK_BIN" --config "$f" doctor 2>&1); st=$?
+    if [ $st -eq 1 ] && printf '%s' "$out" | grep -q "database *failed .*password authentication failed for user \"lakeop\"" &&
+       printf '%s' "$out" | grep -q "doctor: database failed" && ! printf '%s' "$out" | grep -q wrong-pw-0815; then
+        lk_pass "wrong password (real Postgres, scram): doctor exits 1 with the server's words, no password"
+    else
+        lk_fail "wrong password: doctor" "$st: $out"
+    fi
+    out=$(timeout 30 "$LK_BIN" --config "$f" audit 2>&1); st=$?
+    if [ $st -eq 1 ] && printf '%s' "$out" | grep -q "password authentication failed for user \"lakeop\"" &&
+       ! printf '%s' "$out" | grep -q wrong-pw-0815; then
+        lk_pass "wrong password: a command that needs the database fails (exit 1), no password"
+    else
+        lk_fail "wrong password: audit" "$st: $out"
+    fi
+    # PGPASSWORD, as the fix suggests: the wrong one fails unprinted, the right one works.
+    out=$(PGPASSWORD=wrong-pw-0815 LAKEOP_DATABASE_URL="host=127.0.0.1 port=$auth_port user=lakeop dbname=lakeop" \
+          timeout 30 "$LK_BIN" --config "$f" doctor 2>&1); st=$?
+    if [ $st -eq 1 ] && printf '%s' "$out" | grep -q "password authentication failed" && ! printf '%s' "$out" | grep -q wrong-pw-0815; then
+        lk_pass "wrong PGPASSWORD: exit 1, not printed"
+    else
+        lk_fail "wrong PGPASSWORD" "$st: $out"
+    fi
+    out=$(PGPASSWORD=right-pw-4711 LAKEOP_DATABASE_URL="host=127.0.0.1 port=$auth_port user=lakeop dbname=lakeop" \
+          timeout 30 "$LK_BIN" --config "$f" doctor 2>&1); st=$?
+    if [ $st -eq 0 ] && printf '%s' "$out" | grep -q "database *ok .*connected as lakeop" && ! printf '%s' "$out" | grep -q right-pw-4711; then
+        lk_pass "the right PGPASSWORD connects"
+    else
+        lk_fail "the right PGPASSWORD" "$st: $out"
+    fi
+else
+    lk_fail "a cluster with password authentication" "$(cat "$pg_auth/initdb.log" "$pg_auth/server.log" 2>/dev/null | tail -20)"
+fi
+
 # Zuora unreachable: nothing listens on the port; doctor names it, the URL and why.
 port=$(lk_free_port)
 out=$(HOME="$T/empty" LAKEOP_ZUORA_URL="http://127.0.0.1:$port" LAKEOP_ZUORA_CLIENT_ID=lakeop-test \
