@@ -1013,6 +1013,25 @@ static enum lk_status env_resolve(struct cfg *cfg, size_t idx, struct lk_error *
     return LK_OK;
 }
 
+void cfg_env_secret_files(const struct cfg *cfg, const struct cfg_env *env,
+                          void (*fn)(const char *key, const char *path, void *ud), void *ud)
+{
+    size_t idx = 0;
+    while (idx < cfg->n_envs && &cfg->envs[idx] != env)
+        idx++;
+    if (idx == cfg->n_envs)
+        return;
+    const struct env_priv *ep = &cfg->priv->envs[idx];
+    for (size_t i = 0; i < ep->n_secrets; i++) {
+        const struct secret_src *s = &ep->secrets[i];
+        if (strncmp(s->spec, "file:", 5) != 0 || override_var(s->off))
+            continue;
+        char *path = resolve_path(cfg->dir, s->spec + 5);
+        fn(s->key, path, ud);
+        free(path);
+    }
+}
+
 enum lk_status cfg_env_select(struct cfg *cfg, const char *name, const struct cfg_env **out,
                               struct lk_error *err)
 {
