@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "buf.h"
 #include "db.h"
+#include "dynamo.h"
 #include "keymap.h"
 #include "mem.h"
 #include "store.h"
@@ -182,6 +183,39 @@ static void check_airflow(struct lk_ctx *ctx, struct check *c)
     }
 }
 
+/* DynamoDB is configured when the cohorts are (cohort-sync reads the
+ * engine's tables there): one cheap signed call proves the endpoint and
+ * the key, and ListTables needs no table name. */
+static void check_dynamo(struct lk_ctx *ctx, struct check *c)
+{
+    const struct cfg_env *env = ctx->env;
+    c->service = "dynamodb";
+    if (!env->cohorts_table_stage || !env->dynamodb_endpoint) {
+        c->state = CHECK_SKIPPED;
+        return;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct lk_error err;
+    err_clear(&err);
+    struct dynamo *d = NULL;
+    json_t *answer = NULL;
+    enum lk_status st = dynamo_open(env, ctx->http, &d, &err);
+    if (st == LK_OK)
+        st = dynamo_call(d, "ListTables", "{\"Limit\":1}", &answer, &err);
+    dynamo_free(d);
+    json_decref(answer);
+    c->ms = elapsed_ms(&t0);
+    if (st != LK_OK) {
+        err_prefix(&err, "%s", env->dynamodb_endpoint);
+        check_failed(c, &err);
+        return;
+    }
+    c->state = CHECK_OK;
+    snprintf(c->detail, sizeof c->detail, "%s answered a signed ListTables (tables PriceMigration-%s-*)",
+             env->dynamodb_endpoint, env->cohorts_table_stage);
+}
+
 /* The config's bind lines against the keymap and the screen registry,
  * each bad one named by file:line as the console would name it. */
 static void check_keys(struct cli *cli, struct check *c)
@@ -305,13 +339,14 @@ int cli_doctor(struct cli *cli, int argc, char **argv)
     int rc = cli_ctx(cli, false, &ctx);
     if (rc)
         return rc;
-    struct check checks[5];
+    struct check checks[6];
     memset(checks, 0, sizeof checks);
     check_database(cli, &checks[0]);
     check_zuora(&ctx, &checks[1]);
     check_store(&ctx, &checks[2]);
     check_airflow(&ctx, &checks[3]);
-    check_keys(cli, &checks[4]);
+    check_dynamo(&ctx, &checks[4]);
+    check_keys(cli, &checks[5]);
     size_t n = sizeof checks / sizeof checks[0];
 
     bool ok = true;
