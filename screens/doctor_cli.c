@@ -134,6 +134,36 @@ static const char *s3_probe_url(const struct cfg_env *env)
     return NULL;
 }
 
+/* Times one probe of a service; on failure the error is led by what was
+ * reached.  True when it answered. */
+static bool run_probe(struct lk_ctx *ctx, struct check *c,
+                      enum lk_status (*probe)(struct lk_ctx *ctx, struct lk_error *err), const char *reached)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct lk_error err;
+    err_clear(&err);
+    enum lk_status st = probe(ctx, &err);
+    c->ms = elapsed_ms(&t0);
+    if (st != LK_OK) {
+        err_prefix(&err, "%s", reached);
+        check_failed(c, &err);
+        return false;
+    }
+    c->state = CHECK_OK;
+    return true;
+}
+
+static enum lk_status probe_store(struct lk_ctx *ctx, struct lk_error *err)
+{
+    struct store *s = NULL;
+    enum lk_status st = store_open(ctx->env, ctx->http, &s, err);
+    if (st == LK_OK)
+        st = store_ping(s, s3_probe_url(ctx->env), err);
+    store_free(s);
+    return st;
+}
+
 static void check_store(struct lk_ctx *ctx, struct check *c)
 {
     c->service = "s3";
@@ -142,22 +172,8 @@ static void check_store(struct lk_ctx *ctx, struct check *c)
         c->state = CHECK_SKIPPED;
         return;
     }
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    struct lk_error err;
-    err_clear(&err);
-    struct store *s = NULL;
-    enum lk_status st = store_open(ctx->env, ctx->http, &s, &err);
-    if (st == LK_OK)
-        st = store_ping(s, url, &err);
-    store_free(s);
-    c->ms = elapsed_ms(&t0);
-    if (st != LK_OK) {
-        err_prefix(&err, "%s", url);
-        check_failed(c, &err);
+    if (!run_probe(ctx, c, probe_store, url))
         return;
-    }
-    c->state = CHECK_OK;
     const char *endpoint = ctx->env->s3_endpoint ? ctx->env->s3_endpoint : "AWS";
     snprintf(c->detail, sizeof c->detail, "%s reachable through %s (region %s)", url, endpoint,
              ctx->env->s3_region);
@@ -183,9 +199,21 @@ static void check_airflow(struct lk_ctx *ctx, struct check *c)
     }
 }
 
-/* DynamoDB is configured when the cohorts are (cohort-sync reads the
- * engine's tables there): one cheap signed call proves the endpoint and
- * the key, and ListTables needs no table name. */
+/* ListTables needs no table name: the cheapest signed call there is. */
+static enum lk_status probe_dynamo(struct lk_ctx *ctx, struct lk_error *err)
+{
+    struct dynamo *d = NULL;
+    json_t *answer = NULL;
+    enum lk_status st = dynamo_open(ctx->env, ctx->http, &d, err);
+    if (st == LK_OK)
+        st = dynamo_call(d, "ListTables", "{\"Limit\":1}", &answer, err);
+    dynamo_free(d);
+    json_decref(answer);
+    return st;
+}
+
+/* DynamoDB is configured when the cohorts are: cohort-sync reads the
+ * engine's tables there. */
 static void check_dynamo(struct lk_ctx *ctx, struct check *c)
 {
     const struct cfg_env *env = ctx->env;
@@ -194,24 +222,8 @@ static void check_dynamo(struct lk_ctx *ctx, struct check *c)
         c->state = CHECK_SKIPPED;
         return;
     }
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    struct lk_error err;
-    err_clear(&err);
-    struct dynamo *d = NULL;
-    json_t *answer = NULL;
-    enum lk_status st = dynamo_open(env, ctx->http, &d, &err);
-    if (st == LK_OK)
-        st = dynamo_call(d, "ListTables", "{\"Limit\":1}", &answer, &err);
-    dynamo_free(d);
-    json_decref(answer);
-    c->ms = elapsed_ms(&t0);
-    if (st != LK_OK) {
-        err_prefix(&err, "%s", env->dynamodb_endpoint);
-        check_failed(c, &err);
+    if (!run_probe(ctx, c, probe_dynamo, env->dynamodb_endpoint))
         return;
-    }
-    c->state = CHECK_OK;
     snprintf(c->detail, sizeof c->detail, "%s answered a signed ListTables (tables PriceMigration-%s-*)",
              env->dynamodb_endpoint, env->cohorts_table_stage);
 }

@@ -26,6 +26,19 @@ expect() {
     fi
 }
 
+# expect_hidden NAME STATUS PATTERN SECRET CMD...: CMD exits STATUS, its
+# stdout and stderr together match PATTERN and never hold SECRET.
+expect_hidden() {
+    name=$1; want=$2; pattern=$3; secret=$4; shift 4
+    out=$("$@" 2>&1)
+    st=$?
+    if [ "$st" -eq "$want" ] && printf '%s' "$out" | grep -q -- "$pattern" && ! printf '%s' "$out" | grep -qF -- "$secret"; then
+        lk_pass "$name"
+    else
+        lk_fail "$name" "status $st (want $want): $out"
+    fi
+}
+
 conf() {   # conf NAME MODE: stdin becomes the file; prints its path
     f="$T/$1"
     cat >"$f"
@@ -96,12 +109,8 @@ CONF
 expect "group-readable password in database is refused with the fix" 2 \
     "$f:2: database in \[env \"CODE\"\] holds a password, in a file that group or others can read; run \`chmod 600 $f\`" \
     "$LK_BIN" --config "$f" doctor
-err=$("$LK_BIN" --config "$f" doctor 2>&1)
-if printf '%s' "$err" | grep -q '~/.pgpass or PGPASSWORD' && ! printf '%s' "$err" | grep -q pg-pw-do-not-show; then
-    lk_pass "it suggests ~/.pgpass or PGPASSWORD and never shows the password"
-else
-    lk_fail "database password message" "$err"
-fi
+expect_hidden "it suggests ~/.pgpass or PGPASSWORD and never shows the password" 2 '~/.pgpass or PGPASSWORD' \
+    pg-pw-do-not-show "$LK_BIN" --config "$f" doctor
 chmod 600 "$f"
 expect "the same file at 0600 is accepted" 1 "database failed" "$LK_BIN" --config "$f" doctor
 
@@ -188,48 +197,30 @@ if pg_as_owner "$bindir/initdb" -D "$pg_auth/data" -U postgres --auth-local=trus
 database = postgresql://lakeop:wrong-pw-0815@127.0.0.1:$auth_port/lakeop
 CONF
 )
-    out=$(timeout 30 "$LK_BIN" --config "$f" doctor 2>&1); st=$?
-    if [ $st -eq 1 ] && printf '%s' "$out" | grep -q "database *failed .*password authentication failed for user \"lakeop\"" &&
-       printf '%s' "$out" | grep -q "doctor: database failed" && ! printf '%s' "$out" | grep -q wrong-pw-0815; then
-        lk_pass "wrong password (real Postgres, scram): doctor exits 1 with the server's words, no password"
-    else
-        lk_fail "wrong password: doctor" "$st: $out"
-    fi
-    out=$(timeout 30 "$LK_BIN" --config "$f" audit 2>&1); st=$?
-    if [ $st -eq 1 ] && printf '%s' "$out" | grep -q "password authentication failed for user \"lakeop\"" &&
-       ! printf '%s' "$out" | grep -q wrong-pw-0815; then
-        lk_pass "wrong password: a command that needs the database fails (exit 1), no password"
-    else
-        lk_fail "wrong password: audit" "$st: $out"
-    fi
+    expect_hidden "wrong password (real Postgres, scram): doctor exits 1 with the server's words, no password" 1 \
+        "database *failed .*password authentication failed for user \"lakeop\"" wrong-pw-0815 \
+        timeout 30 "$LK_BIN" --config "$f" doctor
+    expect_hidden "wrong password: a command that needs the database fails (exit 1), no password" 1 \
+        "password authentication failed for user \"lakeop\"" wrong-pw-0815 \
+        timeout 30 "$LK_BIN" --config "$f" audit
     # PGPASSWORD, as the fix suggests: the wrong one fails unprinted, the right one works.
-    out=$(PGPASSWORD=wrong-pw-0815 LAKEOP_DATABASE_URL="host=127.0.0.1 port=$auth_port user=lakeop dbname=lakeop" \
-          timeout 30 "$LK_BIN" --config "$f" doctor 2>&1); st=$?
-    if [ $st -eq 1 ] && printf '%s' "$out" | grep -q "password authentication failed" && ! printf '%s' "$out" | grep -q wrong-pw-0815; then
-        lk_pass "wrong PGPASSWORD: exit 1, not printed"
-    else
-        lk_fail "wrong PGPASSWORD" "$st: $out"
-    fi
-    out=$(PGPASSWORD=right-pw-4711 LAKEOP_DATABASE_URL="host=127.0.0.1 port=$auth_port user=lakeop dbname=lakeop" \
-          timeout 30 "$LK_BIN" --config "$f" doctor 2>&1); st=$?
-    if [ $st -eq 0 ] && printf '%s' "$out" | grep -q "database *ok .*connected as lakeop" && ! printf '%s' "$out" | grep -q right-pw-4711; then
-        lk_pass "the right PGPASSWORD connects"
-    else
-        lk_fail "the right PGPASSWORD" "$st: $out"
-    fi
+    url="host=127.0.0.1 port=$auth_port user=lakeop dbname=lakeop"
+    expect_hidden "wrong PGPASSWORD: exit 1, not printed" 1 "password authentication failed" wrong-pw-0815 \
+        env PGPASSWORD=wrong-pw-0815 LAKEOP_DATABASE_URL="$url" timeout 30 "$LK_BIN" --config "$f" doctor
+    expect_hidden "the right PGPASSWORD connects" 0 "database *ok .*connected as lakeop" right-pw-4711 \
+        env PGPASSWORD=right-pw-4711 LAKEOP_DATABASE_URL="$url" timeout 30 "$LK_BIN" --config "$f" doctor
 else
     lk_fail "a cluster with password authentication" "$(cat "$pg_auth/initdb.log" "$pg_auth/server.log" 2>/dev/null | tail -20)"
 fi
 
 # Zuora unreachable: nothing listens on the port; doctor names it, the URL and why.
 port=$(lk_free_port)
-out=$(HOME="$T/empty" LAKEOP_ZUORA_URL="http://127.0.0.1:$port" LAKEOP_ZUORA_CLIENT_ID=lakeop-test \
-      LAKEOP_ZUORA_CLIENT_SECRET=zuora-secret-do-not-show timeout 30 "$LK_BIN" doctor 2>&1); st=$?
-if [ $st -eq 1 ] && printf '%s' "$out" | grep -q "zuora *failed .*http://127.0.0.1:$port/oauth/token: Couldn't connect to server" &&
-   printf '%s' "$out" | grep -q "lakeop: doctor: zuora failed" && ! printf '%s' "$out" | grep -q zuora-secret-do-not-show; then
-    lk_pass "Zuora unreachable: doctor exits 1 naming zuora, the URL and the reason"
-else
-    lk_fail "Zuora unreachable" "$st: $out"
-fi
+expect_hidden "Zuora unreachable: doctor exits 1 naming zuora, the URL and the reason" 1 \
+    "zuora *failed .*http://127.0.0.1:$port/oauth/token: Couldn't connect to server" zuora-secret-do-not-show \
+    env HOME="$T/empty" LAKEOP_ZUORA_URL="http://127.0.0.1:$port" LAKEOP_ZUORA_CLIENT_ID=lakeop-test \
+        LAKEOP_ZUORA_CLIENT_SECRET=zuora-secret-do-not-show timeout 30 "$LK_BIN" doctor
+expect "... and says doctor: zuora failed" 1 "lakeop: doctor: zuora failed" \
+    env HOME="$T/empty" LAKEOP_ZUORA_URL="http://127.0.0.1:$port" LAKEOP_ZUORA_CLIENT_ID=lakeop-test \
+        LAKEOP_ZUORA_CLIENT_SECRET=x timeout 30 "$LK_BIN" doctor
 
 lk_done

@@ -46,32 +46,19 @@ fi
 grep -q 'handshake refused' "$T/proxy.log" && lk_pass "lakeop ended the handshake (nothing sent in clear)" \
     || lk_fail "handshake refused" "$(cat "$T/proxy.log")"
 
-out=$(timeout 60 "$LK_BIN" --config "$T/config-ca" doctor 2>&1); st=$?
-if [ $st -eq 0 ] && printf '%s' "$out" | grep -q "airflow *ok .*$url as ops"; then
-    lk_pass "ca_bundle in the config trusts it"
-else
-    lk_fail "ca_bundle" "$st: $out"
-fi
-out=$(LAKEOP_CA_BUNDLE="$T/cert.pem" timeout 60 "$LK_BIN" --config "$T/config" doctor 2>&1); st=$?
-if [ $st -eq 0 ] && printf '%s' "$out" | grep -q "airflow *ok"; then
-    lk_pass "LAKEOP_CA_BUNDLE trusts it"
-else
-    lk_fail "LAKEOP_CA_BUNDLE" "$st: $out"
-fi
-
+# doctor_says NAME STATUS PATTERN CONFIG [VAR=VALUE...]: doctor with that
+# config and environment exits STATUS, its output matching PATTERN.
+doctor_says() {
+    name=$1; want=$2; pattern=$3; config=$4; shift 4
+    out=$(env "$@" timeout 60 "$LK_BIN" --config "$config" doctor 2>&1); st=$?
+    if [ $st -eq "$want" ] && printf '%s' "$out" | grep -q -- "$pattern"; then lk_pass "$name"; else lk_fail "$name" "$st: $out"; fi
+}
+doctor_says "ca_bundle in the config trusts it" 0 "airflow *ok .*$url as ops" "$T/config-ca"
+doctor_says "LAKEOP_CA_BUNDLE trusts it" 0 "airflow *ok .*$url as ops" "$T/config" LAKEOP_CA_BUNDLE="$T/cert.pem"
 # Trusting the CA does not waive the name: the certificate is for 127.0.0.1 only.
-out=$(LAKEOP_CA_BUNDLE="$T/cert.pem" LAKEOP_AIRFLOW_URL="https://localhost:$port" timeout 60 "$LK_BIN" --config "$T/config" doctor 2>&1); st=$?
-if [ $st -eq 1 ] && printf '%s' "$out" | grep -q "TLS certificate verification failed (.*localhost"; then
-    lk_pass "a name the certificate does not cover is refused"
-else
-    lk_fail "host name checked" "$st: $out"
-fi
-
-out=$(LAKEOP_CA_BUNDLE="$T/no-such.pem" timeout 60 "$LK_BIN" --config "$T/config" doctor 2>&1); st=$?
-if [ $st -eq 1 ] && printf '%s' "$out" | grep -q "cannot use the CA bundle $T/no-such.pem (ca_bundle or LAKEOP_CA_BUNDLE)"; then
-    lk_pass "a CA bundle that is not there is named"
-else
-    lk_fail "missing CA bundle" "$st: $out"
-fi
+doctor_says "a name the certificate does not cover is refused" 1 "TLS certificate verification failed (.*localhost" \
+    "$T/config" LAKEOP_CA_BUNDLE="$T/cert.pem" LAKEOP_AIRFLOW_URL="https://localhost:$port"
+doctor_says "a CA bundle that is not there is named" 1 \
+    "cannot use the CA bundle $T/no-such.pem (ca_bundle or LAKEOP_CA_BUNDLE)" "$T/config" LAKEOP_CA_BUNDLE="$T/no-such.pem"
 
 lk_done
