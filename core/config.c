@@ -105,6 +105,7 @@ struct secret_src {
 struct env_priv {
     struct secret_src *secrets;
     size_t n_secrets;
+    int database_line;           /* where the file set database, 0: it did not */
     bool resolved;
 };
 
@@ -422,6 +423,8 @@ static enum lk_status env_keyval(struct parse *ps, const char *key, const char *
         switch (k->type) {
         case KT_STR:
             set_str(env_str(env, k->off), value);
+            if (k->off == ENV_FIELD(database))
+                ps->cfg->priv->envs[ps->idx].database_line = ps->line;
             break;
         case KT_BOOL:
             if (!cfg_parse_bool(value, env_bool(env, k->off)))
@@ -718,6 +721,11 @@ enum lk_status cfg_load(const char *path, bool path_is_explicit, struct cfg **ou
         } else {
             if (errno == ENOENT)
                 st = err_set(err, LK_USAGE, "%s: no such configuration file", file);
+            else if (errno == EACCES)
+                st = err_set(err, LK_USAGE,
+                             "%s: cannot read the configuration file: %s; it must belong to the user "
+                             "running lakeop (chown it, then `chmod 600 %s`), or pass another with --config",
+                             file, strerror(errno), file);
             else
                 st = err_set(err, LK_USAGE, "%s: cannot read the configuration file: %s", file,
                              strerror(errno));
@@ -925,26 +933,47 @@ static void apply_defaults(struct cfg_env *env)
     }
 }
 
-/* A password inside the database URL or conninfo is a secret too. */
-static void add_database_password(struct cfg *cfg, const char *conninfo)
+/* The password inside a database URL or conninfo (a copy), or NULL. */
+static char *conninfo_password(const char *conninfo)
 {
     if (!conninfo)
-        return;
+        return NULL;
     char *errmsg = NULL;
     PQconninfoOption *opts = PQconninfoParse(conninfo, &errmsg);
     PQfreemem(errmsg);
     if (!opts)
-        return;
+        return NULL;
+    char *password = NULL;
     for (PQconninfoOption *o = opts; o->keyword; o++)
-        if (strcmp(o->keyword, "password") == 0 && o->val)
-            add_secret(cfg, o->val);
+        if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+            password = xstrdup(o->val);
     PQconninfoFree(opts);
+    return password;
+}
+
+/* A password written into the file's database line is a literal secret
+ * like any other: refused when group or others can read the file. */
+static enum lk_status check_database_password(const struct cfg *cfg, size_t idx, struct lk_error *err)
+{
+    const struct env_priv *ep = &cfg->priv->envs[idx];
+    if (!cfg->priv->others_can_read || !ep->database_line || override_var(ENV_FIELD(database)))
+        return LK_OK;
+    char *password = conninfo_password(cfg->envs[idx].database);
+    if (!password)
+        return LK_OK;
+    free(password);
+    return err_set(err, LK_USAGE,
+                   "%s:%d: database in [env \"%s\"] holds a password, in a file that group or others can "
+                   "read; run `chmod 600 %s`, or leave the password out and keep it in ~/.pgpass or PGPASSWORD",
+                   cfg->path, ep->database_line, cfg->envs[idx].name, cfg->path);
 }
 
 static enum lk_status env_resolve(struct cfg *cfg, size_t idx, struct lk_error *err)
 {
     struct cfg_env *env = &cfg->envs[idx];
     struct env_priv *ep = &cfg->priv->envs[idx];
+    if (check_database_password(cfg, idx, err) != LK_OK)
+        return LK_USAGE;
     for (size_t i = 0; i < ep->n_secrets; i++) {
         const struct secret_src *s = &ep->secrets[i];
         if (override_var(s->off))
@@ -977,9 +1006,30 @@ static enum lk_status env_resolve(struct cfg *cfg, size_t idx, struct lk_error *
         read_aws_credentials(cfg, env);
     }
     apply_defaults(env);
-    add_database_password(cfg, env->database);
+    char *db_password = conninfo_password(env->database);
+    add_secret(cfg, db_password);
+    free(db_password);
     ep->resolved = true;
     return LK_OK;
+}
+
+void cfg_env_secret_files(const struct cfg *cfg, const struct cfg_env *env,
+                          void (*fn)(const char *key, const char *path, void *ud), void *ud)
+{
+    size_t idx = 0;
+    while (idx < cfg->n_envs && &cfg->envs[idx] != env)
+        idx++;
+    if (idx == cfg->n_envs)
+        return;
+    const struct env_priv *ep = &cfg->priv->envs[idx];
+    for (size_t i = 0; i < ep->n_secrets; i++) {
+        const struct secret_src *s = &ep->secrets[i];
+        if (strncmp(s->spec, "file:", 5) != 0 || override_var(s->off))
+            continue;
+        char *path = resolve_path(cfg->dir, s->spec + 5);
+        fn(s->key, path, ud);
+        free(path);
+    }
 }
 
 enum lk_status cfg_env_select(struct cfg *cfg, const char *name, const struct cfg_env **out,

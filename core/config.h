@@ -140,4 +140,10 @@ char *cfg_aws_credentials_path(void);
  * use.  NULL when the dataset has none; caller frees. */
 char *cfg_dataset_schema_path(const struct cfg *cfg, const struct cfg_dataset *ds);
 
+/* Calls fn for each file:PATH secret the selected env (from
+ * cfg_env_select) read: its key and the file as opened, never the value.
+ * A secret a variable overrides is not read and not listed. */
+void cfg_env_secret_files(const struct cfg *cfg, const struct cfg_env *env,
+                          void (*fn)(const char *key, const char *path, void *ud), void *ud);
+
 #endif

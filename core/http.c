@@ -432,6 +432,15 @@ static enum lk_status transport_error(struct http_client *c, const struct http_r
     } else if (a->sink_refused) {
         snprintf(msg, sizeof msg, "%s %s: the receiver stopped the transfer after %lld bytes", method,
                  req->url, a->sink_bytes);
+    } else if (rc == CURLE_PEER_FAILED_VERIFICATION) {
+        /* Verification is never switched off: say the one way to trust a private CA. */
+        snprintf(msg, sizeof msg,
+                 "%s %s: TLS certificate verification failed (%s); if the server's certificate comes from a "
+                 "private CA, point ca_bundle (or LAKEOP_CA_BUNDLE) at that CA's PEM file",
+                 method, req->url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    } else if (rc == CURLE_SSL_CACERT_BADFILE) {
+        snprintf(msg, sizeof msg, "%s %s: cannot use the CA bundle %s (ca_bundle or LAKEOP_CA_BUNDLE): %s", method,
+                 req->url, c->ca_bundle ? c->ca_bundle : "(the system's)", errbuf[0] ? errbuf : curl_easy_strerror(rc));
     } else {
         const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
         snprintf(msg, sizeof msg, "%s %s: %s (%s)", method, req->url, curl_easy_strerror(rc), detail);

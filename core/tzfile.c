@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mem.h"
 
@@ -348,6 +349,38 @@ static bool is_utc_name(const char *name)
     return false;
 }
 
+/* A name, not a path that could leave the zone folders. */
+static bool is_zone_name(const char *name)
+{
+    return !strstr(name, "..") && name[0] != '/';
+}
+
+static void zone_dirs(const char *dirs[2])
+{
+    /* getenv only reads: safe beside other threads as long as nobody
+     * writes the environment, which is the point of this module. */
+    dirs[0] = getenv("TZDIR");
+    dirs[1] = "/usr/share/zoneinfo";
+}
+
+char *tzfile_path(const char *name)
+{
+    if (!name || !*name || is_utc_name(name) || !is_zone_name(name))
+        return NULL;
+    const char *dirs[2];
+    zone_dirs(dirs);
+    char *path = NULL;
+    for (size_t i = 0; i < 2; i++) {
+        if (!dirs[i] || !*dirs[i])
+            continue;
+        free(path);
+        path = xasprintf("%s/%s", dirs[i], name);
+        if (access(path, R_OK) == 0)
+            break;
+    }
+    return path;
+}
+
 enum lk_status tzfile_load(const char *name, struct tzfile **out, struct lk_error *err)
 {
     *out = NULL;
@@ -362,11 +395,10 @@ enum lk_status tzfile_load(const char *name, struct tzfile **out, struct lk_erro
         *out = z;
         return LK_OK;
     }
-    if (strstr(name, "..") || name[0] == '/')
+    if (!is_zone_name(name))
         return err_set(err, LK_USAGE, "'%s' is not a time zone name", name);
-    /* getenv only reads: safe beside other threads as long as nobody
-     * writes the environment, which is the point of this module. */
-    const char *dirs[] = { getenv("TZDIR"), "/usr/share/zoneinfo" };
+    const char *dirs[2];
+    zone_dirs(dirs);
     for (size_t i = 0; i < 2; i++) {
         if (!dirs[i] || !*dirs[i])
             continue;

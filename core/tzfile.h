@@ -26,6 +26,11 @@ enum lk_status tzfile_parse(const char *name, const unsigned char *data, size_t 
                             struct tzfile **out, struct lk_error *err);
 void tzfile_free(struct tzfile *z);
 
+/* The file tzfile_load reads for NAME: the first of $TZDIR/NAME and
+ * /usr/share/zoneinfo/NAME that exists, else the last tried.  NULL for a
+ * zone that needs no file (UTC) or a name that is not one.  Caller frees. */
+char *tzfile_path(const char *name);
+
 /* Seconds east of UTC in force at a UTC instant. */
 long tzfile_offset_at(const struct tzfile *z, long long utc);
 

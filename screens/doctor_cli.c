@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "buf.h"
 #include "db.h"
+#include "dynamo.h"
 #include "keymap.h"
 #include "mem.h"
 #include "store.h"
@@ -133,6 +134,36 @@ static const char *s3_probe_url(const struct cfg_env *env)
     return NULL;
 }
 
+/* Times one probe of a service; on failure the error is led by what was
+ * reached.  True when it answered. */
+static bool run_probe(struct lk_ctx *ctx, struct check *c,
+                      enum lk_status (*probe)(struct lk_ctx *ctx, struct lk_error *err), const char *reached)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct lk_error err;
+    err_clear(&err);
+    enum lk_status st = probe(ctx, &err);
+    c->ms = elapsed_ms(&t0);
+    if (st != LK_OK) {
+        err_prefix(&err, "%s", reached);
+        check_failed(c, &err);
+        return false;
+    }
+    c->state = CHECK_OK;
+    return true;
+}
+
+static enum lk_status probe_store(struct lk_ctx *ctx, struct lk_error *err)
+{
+    struct store *s = NULL;
+    enum lk_status st = store_open(ctx->env, ctx->http, &s, err);
+    if (st == LK_OK)
+        st = store_ping(s, s3_probe_url(ctx->env), err);
+    store_free(s);
+    return st;
+}
+
 static void check_store(struct lk_ctx *ctx, struct check *c)
 {
     c->service = "s3";
@@ -141,22 +172,8 @@ static void check_store(struct lk_ctx *ctx, struct check *c)
         c->state = CHECK_SKIPPED;
         return;
     }
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    struct lk_error err;
-    err_clear(&err);
-    struct store *s = NULL;
-    enum lk_status st = store_open(ctx->env, ctx->http, &s, &err);
-    if (st == LK_OK)
-        st = store_ping(s, url, &err);
-    store_free(s);
-    c->ms = elapsed_ms(&t0);
-    if (st != LK_OK) {
-        err_prefix(&err, "%s", url);
-        check_failed(c, &err);
+    if (!run_probe(ctx, c, probe_store, url))
         return;
-    }
-    c->state = CHECK_OK;
     const char *endpoint = ctx->env->s3_endpoint ? ctx->env->s3_endpoint : "AWS";
     snprintf(c->detail, sizeof c->detail, "%s reachable through %s (region %s)", url, endpoint,
              ctx->env->s3_region);
@@ -180,6 +197,35 @@ static void check_airflow(struct lk_ctx *ctx, struct check *c)
         if (strncmp(v, "Airflow", 7) != 0)
             snprintf(c->version, sizeof c->version, "Airflow %.100s", v);
     }
+}
+
+/* ListTables needs no table name: the cheapest signed call there is. */
+static enum lk_status probe_dynamo(struct lk_ctx *ctx, struct lk_error *err)
+{
+    struct dynamo *d = NULL;
+    json_t *answer = NULL;
+    enum lk_status st = dynamo_open(ctx->env, ctx->http, &d, err);
+    if (st == LK_OK)
+        st = dynamo_call(d, "ListTables", "{\"Limit\":1}", &answer, err);
+    dynamo_free(d);
+    json_decref(answer);
+    return st;
+}
+
+/* DynamoDB is configured when the cohorts are: cohort-sync reads the
+ * engine's tables there. */
+static void check_dynamo(struct lk_ctx *ctx, struct check *c)
+{
+    const struct cfg_env *env = ctx->env;
+    c->service = "dynamodb";
+    if (!env->cohorts_table_stage || !env->dynamodb_endpoint) {
+        c->state = CHECK_SKIPPED;
+        return;
+    }
+    if (!run_probe(ctx, c, probe_dynamo, env->dynamodb_endpoint))
+        return;
+    snprintf(c->detail, sizeof c->detail, "%s answered a signed ListTables (tables PriceMigration-%s-*)",
+             env->dynamodb_endpoint, env->cohorts_table_stage);
 }
 
 /* The config's bind lines against the keymap and the screen registry,
@@ -305,13 +351,14 @@ int cli_doctor(struct cli *cli, int argc, char **argv)
     int rc = cli_ctx(cli, false, &ctx);
     if (rc)
         return rc;
-    struct check checks[5];
+    struct check checks[6];
     memset(checks, 0, sizeof checks);
     check_database(cli, &checks[0]);
     check_zuora(&ctx, &checks[1]);
     check_store(&ctx, &checks[2]);
     check_airflow(&ctx, &checks[3]);
-    check_keys(cli, &checks[4]);
+    check_dynamo(&ctx, &checks[4]);
+    check_keys(cli, &checks[5]);
     size_t n = sizeof checks / sizeof checks[0];
 
     bool ok = true;

@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "mem.h"
 #include "text.h"
+#include "tzfile.h"
 
 struct path_entry {
     char *what;        /* "config", "schema edw_sample", ... */
@@ -64,10 +66,41 @@ static void collect_config(struct cli *cli, struct path_list *l)
     free(aws);
 }
 
+static void add_secret_file(const char *key, const char *path, void *ud)
+{
+    char *what = xasprintf("secret %s", key);
+    add(ud, what, path, "read: the secret's value (file:PATH)");
+    free(what);
+}
+
+/* The zone the C library shows local times in: $TZ (":NAME", "NAME" or a
+ * path) else /etc/localtime; nothing for UTC or a POSIX rule with no file. */
+static void add_local_zone(struct path_list *l)
+{
+    const char *tz = getenv("TZ");
+    if (!tz || !*tz) {
+        add(l, "local-zone", "/etc/localtime", "read: the time zone of times shown (TZ unset)");
+        return;
+    }
+    if (*tz == ':')
+        tz++;
+    char *path = *tz == '/' ? xstrdup(tz) : tzfile_path(tz);
+    if (path && access(path, R_OK) == 0)
+        add(l, "local-zone", path, "read: the time zone of times shown ($TZ)");
+    free(path);
+}
+
 static void collect_env(struct cli *cli, struct path_list *l)
 {
     const struct cfg_env *env = cli->env;
     add(l, "ca-bundle", env->ca_bundle, "read: extra CA certificates for TLS");
+    cfg_env_secret_files(cli->cfg, env, add_secret_file, l);
+    if (env->zuora_url) {
+        char *zone = tzfile_path(env->zuora_timezone);
+        add(l, "zuora-zone", zone, "read: the zone of Zuora's times (zuora.timezone)");
+        free(zone);
+    }
+    add_local_zone(l);
     const char *root = file_url_path(env->s3_endpoint);
     add(l, "store-root", root, "read and written: buckets as folders (s3.endpoint = file://)");
     if (file_url_path(env->cohorts_bucket))

@@ -81,6 +81,51 @@ ok = d["env"] == "CODE" and p["config"]["exists"] and p["history"]["path"].endsw
      and not any(x["path"].endswith(".log") for x in d["paths"])
 sys.exit(0 if ok else 1)'; then lk_pass "paths --json (and no log file, which nothing writes)"; else lk_fail "paths --json" "$st: $out"; fi
 
+# The files secrets and time zones come from are read too: listed, their values never.
+cfgdir=$HOME/.config/lakeop
+mkdir -p "$cfgdir/secrets" "$T/secrets"
+printf 'zuora-secret-value-42\n' >"$cfgdir/secrets/zuora"
+printf 'airflow-secret-value-43\n' >"$T/secrets/airflow"
+chmod 600 "$cfgdir/secrets/zuora" "$T/secrets/airflow"
+sc=$cfgdir/secrets.conf
+cat >"$sc" <<CONF
+[env "CODE"]
+database = $DB
+zuora.url = http://127.0.0.1:1
+zuora.client_secret = file:secrets/zuora
+zuora.timezone = Europe/Paris
+airflow.password = file:$T/secrets/airflow
+CONF
+chmod 600 "$sc"
+out=$(TZ=America/New_York "$LK_BIN" --config "$sc" paths 2>&1); st=$?
+if [ $st -eq 0 ] && printf '%s' "$out" | grep -q "^secret zuora.client_secret  *file  *$cfgdir/secrets/zuora\$" &&
+   printf '%s' "$out" | grep -q "^secret airflow.password  *file  *$T/secrets/airflow\$" &&
+   printf '%s' "$out" | grep -q "^zuora-zone  *file  *.*/Europe/Paris\$" &&
+   printf '%s' "$out" | grep -q "^local-zone  *file  *.*/America/New_York\$" &&
+   ! printf '%s' "$out" | grep -q 'secret-value'; then
+    lk_pass "paths lists secret files and zoneinfo files, never a secret"
+else
+    lk_fail "paths: secret and zone files" "$st: $out"
+fi
+out=$(LAKEOP_AIRFLOW_PASSWORD=from-env env -u TZ "$LK_BIN" --config "$sc" paths --json 2>&1); st=$?
+if [ $st -eq 0 ] && printf '%s' "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+p = {x["what"]: x for x in d["paths"]}
+ok = "secret airflow.password" not in p and p["secret zuora.client_secret"]["exists"] \
+     and p["local-zone"]["path"] == "/etc/localtime" and "from-env" not in json.dumps(d)
+sys.exit(0 if ok else 1)'; then
+    lk_pass "paths --json: a secret a variable overrides is not read; TZ unset is /etc/localtime"
+else
+    lk_fail "paths --json secrets" "$st: $out"
+fi
+out=$("$LK_BIN" paths 2>&1)
+if ! printf '%s' "$out" | grep -q 'zuora-zone\|local-zone'; then
+    lk_pass "no zone file without Zuora, and none for TZ=UTC"
+else
+    lk_fail "no zone file without Zuora" "$out"
+fi
+
 # doctor with a database only: the rest is "not configured", not a failure.
 out=$("$LK_BIN" doctor 2>&1); st=$?
 if [ $st -eq 0 ] && printf '%s' "$out" | grep -q "database  ok .*PostgreSQL" &&

@@ -139,6 +139,26 @@ failed=$(q "SELECT count(*) FROM lakeop.audit WHERE action = 'cohort.sync' AND r
 
 # ---- export to moto (signed) and to s3rver --------------------------------------
 aws_m s3 mb s3://clean-cohorts >/dev/null
+
+# doctor proves DynamoDB with one signed ListTables, as it proves the bucket.
+out=$(lkm doctor --json 2>&1); rc=$?
+if [ $rc -eq 0 ] && echo "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+c = {x["service"]: x for x in d["checks"]}
+sys.exit(0 if d["ok"] and c["dynamodb"]["status"] == "ok" and c["dynamodb"]["reachable"] and c["s3"]["status"] == "ok" else 1)'; then
+    lk_pass "doctor: DynamoDB answers a signed call"
+else
+    lk_fail "doctor: DynamoDB" "rc=$rc $out"
+fi
+out=$(env $(lk_s3_env "$LK_MOTO_URL") AWS_SECRET_ACCESS_KEY=wrong-secret LAKEOP_DYNAMODB_ENDPOINT="$LK_MOTO_URL" \
+      AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null "$LK_BIN" --config "$tmp/config" doctor 2>&1); rc=$?
+if [ $rc -eq 1 ] && echo "$out" | grep -q "dynamodb *failed *$LK_MOTO_URL: DynamoDB refused the credentials for ListTables" &&
+   echo "$out" | grep -q "doctor: s3, dynamodb failed" && ! echo "$out" | grep -q wrong-secret; then
+    lk_pass "doctor: a wrong key fails the DynamoDB check, the secret never shown"
+else
+    lk_fail "doctor: wrong key" "rc=$rc $out"
+fi
 lkm cohort-import Test2024 "$fx/import.csv" --yes >/dev/null 2>&1
 if out=$(lkm cohort-export Test2024 --yes 2>&1) &&
    aws_m s3 cp s3://clean-cohorts/data/Test2024.csv "$tmp/moto.csv" >/dev/null && cmp -s "$tmp/moto.csv" "$fx/expected.csv"; then

@@ -1,8 +1,12 @@
 # A throwaway PostgreSQL cluster on a Unix socket in a temporary folder.
 # Source after common.sh.
 #
-#   pg_start          start a cluster (or reuse $LK_PG_HOST/$LK_PG_PORT from
-#                     tests/run.sh); exports LK_PG_HOST, LK_PG_PORT
+#   pg_start [DIR]    start a cluster (or reuse $LK_PG_HOST/$LK_PG_PORT from
+#                     tests/run.sh); exports LK_PG_HOST, LK_PG_PORT.  With DIR
+#                     (the sandbox's), the cluster and its socket live there,
+#                     replacing what an earlier run left; a temporary folder
+#                     still when "postgres" cannot reach DIR or its socket
+#                     path would be too long
 #   pg_new_db NAME    create a fresh database; prints its conninfo
 #
 # initdb refuses to run as root, so as root the cluster runs as "postgres".
@@ -23,12 +27,28 @@ pg_as_owner() {
     fi
 }
 
+# DIR's parent reachable by the cluster's owner, and room in a socket path
+# (sun_path holds 107 bytes) for DIR/.s.PGSQL.NNNNN.
+pg_dir_usable() {
+    mkdir -p "$(dirname "$1")" || return 1
+    [ "$(printf '%s' "$1/.s.PGSQL.65535" | wc -c)" -lt 108 ] || return 1
+    [ "$(id -u)" -ne 0 ] || runuser -u postgres -- test -x "$(dirname "$1")" 2>/dev/null
+}
+
 pg_start() {
     if [ -n "${LK_PG_HOST:-}" ] && [ -S "$LK_PG_HOST/.s.PGSQL.${LK_PG_PORT:-5432}" ]; then
         return 0
     fi
     bindir=$(pg_bindir)
-    dir=$(mktemp -d "${TMPDIR:-/tmp}/lakeop-pg.XXXXXX")
+    if [ -n "${1:-}" ] && pg_dir_usable "$1"; then
+        dir=$1
+        # A run killed without its cleanup left a server or its files there.
+        [ -f "$dir/data/postmaster.pid" ] && pg_as_owner "$bindir/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1
+        rm -rf "$dir"
+        mkdir -p "$dir"
+    else
+        dir=$(mktemp -d "${TMPDIR:-/tmp}/lakeop-pg.XXXXXX")
+    fi
     chmod 755 "$dir"
     [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
     pg_as_owner "$bindir/initdb" -D "$dir/data" -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \

@@ -17,9 +17,12 @@
 #                       that need percent-encoding (moto mis-verifies those
 #                       with auth on).  Exports LK_MOTO_NOAUTH_URL; any
 #                       credentials work (use "test"/"test").
-#   s3rver_start        s3rver (npm, streams to disk: large objects, paging).
-#                       Exports LK_S3RVER_URL and LK_S3RVER_DIR; no signature
-#                       checks; credentials S3RVER/S3RVER.
+#   s3rver_start [DIR [BUCKET...]]
+#                       s3rver (npm, streams to disk: large objects, paging),
+#                       keeping its objects in DIR (default: a temporary
+#                       folder) and its log next to it, with BUCKETs made at
+#                       start.  Exports LK_S3RVER_URL and LK_S3RVER_DIR; no
+#                       signature checks; credentials S3RVER/S3RVER.
 #   lk_aws URL ARGS...  the aws CLI against the server at URL with that
 #                       server's credentials, region us-east-1, and no user
 #                       configuration.  E.g.
@@ -121,12 +124,21 @@ s3rver_start() {
     fi
     lk_tmpdir >/dev/null
     port=$(lk_free_port)
-    LK_S3RVER_DIR=$(lk_tmpdir)/s3rver.$port
+    if [ -n "${1:-}" ]; then
+        LK_S3RVER_DIR=$1
+        log=$1.log
+        shift
+    else
+        LK_S3RVER_DIR=$(lk_tmpdir)/s3rver.$port
+        log=$(lk_tmpdir)/s3rver.$port.log
+    fi
     mkdir -p "$LK_S3RVER_DIR"
-    log=$(lk_tmpdir)/s3rver.$port.log
+    s3rver_buckets=""
+    for b in "$@"; do s3rver_buckets="$s3rver_buckets --configure-bucket $b"; done
     # Without the legacy provider, paged listings fail on Node 20 (S3.md).
+    # shellcheck disable=SC2086
     NODE_OPTIONS=--openssl-legacy-provider node "$node_dir/node_modules/s3rver/bin/s3rver.js" \
-        -d "$LK_S3RVER_DIR" -a 127.0.0.1 -p "$port" --silent >"$log" 2>&1 &
+        -d "$LK_S3RVER_DIR" -a 127.0.0.1 -p "$port" --silent $s3rver_buckets >"$log" 2>&1 &
     pid=$!
     lk_on_exit "kill $pid"
     lk_wait_port "$port" 400 || { cat "$log" >&2; return 1; }

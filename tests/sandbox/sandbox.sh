@@ -46,17 +46,22 @@ sandbox_incoming_files() {
     printf '7|device \\| 7|\\N\n8|"quoted|pipe"|2026-11-22 09:00:00\n' > "$base/dmap/device_event/${day}_0000_part_00.txt"
 }
 
+sandbox_buckets() {   # objects.conf: every bucket the config names
+    echo lake-incoming lake-raw-hist ophan-clean-price-migration-engine-cohort-items
+    grep '^raw' "$1" | sed 's|.*s3://\([^/]*\)/.*|\1|'
+}
+
 sandbox_up() {
     # Not "dir": pg_start and friends use that name (sh has no locals).
     sbx=$1
     store_kind=${2:-file}
     mkdir -p "$sbx"
     sbx=$(cd "$sbx" && pwd)
-    rm -rf "$sbx/store" "$sbx/schemas" "$sbx/s3rver"
+    rm -rf "$sbx/store" "$sbx/schemas" "$sbx/s3rver" "$sbx/upload"
     mkdir -p "$sbx/store" "$sbx/schemas"
 
     # PostgreSQL: a cluster of our own (the test runner's when it has one).
-    pg_start || return 1
+    pg_start "$sbx/pg" || return 1
     conninfo=$(pg_new_db lakeop_sandbox) || return 1
 
     # Zuora: a week of history; Airflow: the supporter_experience DAG.
@@ -64,11 +69,21 @@ sandbox_up() {
     zuora_double_start --seed "$sbx/zuora_jobs.json" --job-seconds 90 || return 1
     airflow_double_start --first-date "$(date -u -d '8 days ago' +%Y-%m-%d)" || return 1
 
+    # The buckets the config names, with yesterday's increment in place.
     store_endpoint="file://$sbx/store"
     if [ "$store_kind" = s3rver ]; then
         . "$LK_ROOT/tests/lib/s3.sh"
-        s3rver_start "$sbx/s3rver" || return 1
+        # shellcheck disable=SC2046
+        s3rver_start "$sbx/s3rver" $(sandbox_buckets "$sbx/objects.conf") || return 1
         store_endpoint=$LK_S3RVER_URL
+        sandbox_incoming_files "$sbx/upload"
+        lk_aws "$LK_S3RVER_URL" s3 cp --recursive --only-show-errors "$sbx/upload/lake-incoming" s3://lake-incoming \
+            || return 1
+    else
+        for b in $(sandbox_buckets "$sbx/objects.conf"); do
+            mkdir -p "$sbx/store/$b"
+        done
+        sandbox_incoming_files "$sbx/store"
     fi
 
     for ds in $(sandbox_datasets | cut -d'|' -f1); do
@@ -122,17 +137,6 @@ sandbox_up() {
     LAKEOP_CONFIG=$sbx/config
     export LAKEOP_CONFIG
     unset LAKEOP_ENV
-
-    # The buckets the config names, with yesterday's increment in place.
-    if [ "$store_kind" = file ]; then
-        for b in lake-incoming lake-raw-hist ophan-clean-price-migration-engine-cohort-items; do
-            mkdir -p "$sbx/store/$b"
-        done
-        grep '^raw' "$sbx/objects.conf" | sed 's|.*s3://\([^/]*\)/.*|\1|' | while read -r b; do
-            mkdir -p "$sbx/store/$b"
-        done
-        sandbox_incoming_files "$sbx/store"
-    fi
 
     # lakeop migrates the schema itself on first contact; then the seed.
     "${LK_BIN:-$LK_ROOT/lakeop}" audit --limit 1 >/dev/null 2>"$sbx/migrate.log" || { cat "$sbx/migrate.log" >&2; return 1; }

@@ -416,12 +416,11 @@ static void test_secret_file(void **state)
     free(secret);
 }
 
-static void test_secret_literal(void **state)
+/* text written with mode is read, and selecting its first env is refused
+ * naming where and the fix (chmod 600 FILE), never secret. */
+static void literal_refused(const char *text, mode_t mode, const char *where, const char *secret)
 {
-    (void)state;
-    static const char text[] = "[env \"A\"]\nairflow.password = hunter2-literal\n";
-    /* 0644: refused, naming the file and the fix, never the secret. */
-    char *path = write_file("config", text, 0644);
+    char *path = write_file("config", text, mode);
     struct cfg *cfg = NULL;
     struct lk_error err;
     err_clear(&err);
@@ -429,16 +428,58 @@ static void test_secret_literal(void **state)
     const struct cfg_env *env = NULL;
     assert_int_equal(cfg_env_select(cfg, NULL, &env, &err), LK_USAGE);
     char *fix = xasprintf("chmod 600 %s", path);
-    assert_non_null(strstr(err.message, fix));
-    assert_non_null(strstr(err.message, "config:2: airflow.password"));
-    assert_null(strstr(err.message, "hunter2"));
+    if (!strstr(err.message, fix) || !strstr(err.message, where))
+        fail_msg("expected '%s' and '%s' in: %s", where, fix, err.message);
+    assert_null(strstr(err.message, secret));
     cfg_free(cfg);
     free(fix);
     free(path);
+}
+
+static void test_secret_literal(void **state)
+{
+    (void)state;
+    static const char text[] = "[env \"A\"]\nairflow.password = hunter2-literal\n";
+    /* 0644: refused, naming the file and the fix, never the secret. */
+    literal_refused(text, 0644, "config:2: airflow.password", "hunter2");
 
     /* 0600: accepted. */
-    cfg = load_ok(text);
+    struct cfg *cfg = load_ok(text);
     assert_string_equal(select_ok(cfg, NULL)->airflow_password, "hunter2-literal");
+    cfg_free(cfg);
+}
+
+/* A password in the database line is a literal secret too; one in
+ * LAKEOP_DATABASE_URL or none at all is no reason to refuse the file. */
+static void test_database_password_literal(void **state)
+{
+    (void)state;
+    static const char text[] = "[env \"A\"]\n# the metadata database\ndatabase = postgresql://u:pw-literal@h/db\n";
+    literal_refused(text, 0640, "config:3: database in [env \"A\"] holds a password", "pw-literal");
+    literal_refused(text, 0604, "or leave the password out and keep it in ~/.pgpass or PGPASSWORD", "pw-literal");
+
+    static const char nopw[] = "[env \"A\"]\ndatabase = host=h user=u dbname=db\n";
+    struct cfg *cfg = NULL;
+    struct lk_error err;
+    err_clear(&err);
+    const struct cfg_env *env = NULL;
+    char *path = write_file("config", nopw, 0644);
+    assert_int_equal(cfg_load(path, true, &cfg, &err), LK_OK);
+    assert_int_equal(cfg_env_select(cfg, NULL, &env, &err), LK_OK);
+    cfg_free(cfg);
+
+    free(path);
+    path = write_file("config", text, 0644);
+    setenv("LAKEOP_DATABASE_URL", "host=elsewhere dbname=db", 1);
+    assert_int_equal(cfg_load(path, true, &cfg, &err), LK_OK);
+    assert_int_equal(cfg_env_select(cfg, NULL, &env, &err), LK_OK);
+    assert_string_equal(env->database, "host=elsewhere dbname=db");
+    unsetenv("LAKEOP_DATABASE_URL");
+    cfg_free(cfg);
+    free(path);
+
+    cfg = load_ok(text);
+    assert_string_equal(select_ok(cfg, NULL)->database, "postgresql://u:pw-literal@h/db");
     cfg_free(cfg);
 }
 
@@ -625,6 +666,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_secret_env, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_literal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_database_password_literal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redact_short_and_repeated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crlf_bom_and_duplicates, setup, teardown),

@@ -121,6 +121,31 @@ static void test_unknown_and_unsafe_names(void **state)
     assert_non_null(strstr(err.message, "America/Las_Angeles"));
 }
 
+/* The file `lakeop paths` names is the one tzfile_load opens. */
+static void test_path(void **state)
+{
+    (void)state;
+    assert_null(tzfile_path("UTC"));
+    assert_null(tzfile_path("../etc/passwd"));
+    assert_null(tzfile_path("/etc/localtime"));
+    assert_null(tzfile_path(""));
+    char *p = tzfile_path("America/Los_Angeles");
+    assert_string_equal(p, "/usr/share/zoneinfo/America/Los_Angeles");
+    free(p);
+    setenv("TZDIR", "/nonexistent-zones", 1);
+    p = tzfile_path("Europe/London");
+    assert_string_equal(p, "/usr/share/zoneinfo/Europe/London");   /* the fallback that exists */
+    free(p);
+    p = tzfile_path("No/Such_Zone");
+    assert_string_equal(p, "/usr/share/zoneinfo/No/Such_Zone");    /* the last tried */
+    free(p);
+    setenv("TZDIR", "/usr/share/zoneinfo/Europe", 1);
+    p = tzfile_path("London");
+    assert_string_equal(p, "/usr/share/zoneinfo/Europe/London");
+    free(p);
+    unsetenv("TZDIR");
+}
+
 static void test_malformed_files(void **state)
 {
     unsigned char data[200];
@@ -207,6 +232,7 @@ int main(void)
         cmocka_unit_test(test_london),
         cmocka_unit_test(test_utc),
         cmocka_unit_test(test_unknown_and_unsafe_names),
+        cmocka_unit_test(test_path),
         cmocka_unit_test(test_malformed_files),
         cmocka_unit_test(test_footer_only),
         cmocka_unit_test(test_threads),
