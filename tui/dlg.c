@@ -169,6 +169,11 @@ static void input_key(char *buf, size_t size, int ch)
     }
 }
 
+void dlg_nothing_done(struct tui *t, const char *why)
+{
+    tui_message(t, TUI_WARN, "nothing done: %s", why && why[0] ? why : "the target changed");
+}
+
 static void confirm_ok(struct tui *t, struct dlg *d)
 {
     if (d->typed && strcmp(d->input, d->typed) != 0) {
@@ -180,7 +185,7 @@ static void confirm_ok(struct tui *t, struct dlg *d)
     if (d->still_valid) {
         char why[256] = "";
         if (!d->still_valid(t, d->ud, why, sizeof why)) {
-            tui_message(t, TUI_WARN, "nothing done: %s", why[0] ? why : "the target changed");
+            dlg_nothing_done(t, why);
             dlg_finish(t, d, false);
             return;
         }
