@@ -452,6 +452,13 @@ static void draw_header(struct tui *t, WINDOW *w, void *ud)
 
 static const char *const APP_COMMANDS[] = { "env", NULL };
 
+static void env_declined(struct tui *t, void *ud)
+{
+    struct app *app = ud;
+    xfree(&app->next_env);
+    tui_message(t, TUI_INFO, "staying on %s", app->env->name);
+}
+
 static bool app_command(struct tui *t, const char *name, const char *arg, void *ud)
 {
     struct app *app = ud;
@@ -474,9 +481,16 @@ static bool app_command(struct tui *t, const char *name, const char *arg, void *
                     app->cli->cfg->path ? app->cli->cfg->path : "the configuration");
         return true;
     }
+    if (t->stopping_since || t->quit_declined)
+        return true;             /* already quitting, or asked already */
     free(app->next_env);
     app->next_env = xstrdup(arg);
-    t->quit = true;
+    /* As q: work running is asked about, then cancelled and waited for. */
+    char verb[200];
+    char *name_inert = text_inert(arg);
+    snprintf(verb, sizeof verb, "Switch to %s", name_inert);
+    free(name_inert);
+    tui_quit(t, verb, env_declined, app);
     return true;
 }
 

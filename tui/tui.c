@@ -587,23 +587,42 @@ static void check_stopping(struct tui *t)
 
 static void quit_answer(struct tui *t, bool ok, const char *input, void *ud)
 {
+    void (*declined)(struct tui *, void *) = t->quit_declined;
+    void *declined_ud = t->quit_declined_ud;
+    t->quit_declined = NULL;
+    t->quit_declined_ud = NULL;
     if (ok)
         begin_quit(t);
+    else if (declined)
+        declined(t, declined_ud);
 }
 
-static void request_quit(struct tui *t, bool force)
+static void ask_quit(struct tui *t, bool force, const char *verb, void (*declined)(struct tui *t, void *ud),
+                     void *ud)
 {
-    if (t->stopping_since)
+    if (t->stopping_since || t->quit_declined)
         return;
     char what[256] = "";
     if (!force && t->hooks.busy && t->hooks.busy(t, what, sizeof what, t->app)) {
         char q[400];
-        snprintf(q, sizeof q, "Work is running (%s). Quit anyway? It is cancelled; nothing partial is kept.",
-                 what);
+        snprintf(q, sizeof q, "Work is running (%s). %s anyway? It is cancelled; nothing partial is kept.",
+                 what, verb);
+        t->quit_declined = declined;
+        t->quit_declined_ud = ud;
         dlg_yesno(t, q, quit_answer, NULL);
         return;
     }
     begin_quit(t);
+}
+
+static void request_quit(struct tui *t, bool force)
+{
+    ask_quit(t, force, "Quit", NULL, NULL);
+}
+
+void tui_quit(struct tui *t, const char *verb, void (*declined)(struct tui *t, void *ud), void *ud)
+{
+    ask_quit(t, false, verb, declined, ud);
 }
 
 /* Commands. */

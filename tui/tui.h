@@ -64,6 +64,8 @@ struct tui {
     long long stopping_since;    /* quitting: running operations were cancelled at this
                                   * time (loop_now_ms) and are being waited for; 0 not */
     bool signalled;              /* ended by SIGINT/SIGTERM/SIGHUP: exit status 130 */
+    void (*quit_declined)(struct tui *t, void *ud);  /* tui_quit()'s, while its question is open */
+    void *quit_declined_ud;
     WINDOW *hdr, *body, *stl;    /* header, body, status line */
     int rows, cols;
     bool headless, read_only, mouse, quit, too_small;
@@ -95,6 +97,10 @@ void tui_free(struct tui *t);
 
 /* Runs until quit.  Returns 0, or 130 when ended by a signal. */
 int tui_run(struct tui *t);
+/* Ends the run as q does: while work is running it asks first ("Work is
+ * running (...). VERB anyway?"), then cancels that work and waits for it.
+ * declined (may be NULL) is called when the operator answers no. */
+void tui_quit(struct tui *t, const char *verb, void (*declined)(struct tui *t, void *ud), void *ud);
 
 /* Screens. */
 struct screen *tui_push(struct tui *t, const struct screen_ops *ops, const char *arg, void *data);
