@@ -48,6 +48,7 @@ struct tbl {
     void *fetch_ud;
     tbl_filter_fn on_filter;
     void *filter_ud;
+    char filter_told[256];       /* what on_filter was last given */
 };
 
 static size_t hash_str(const char *s)
@@ -409,12 +410,24 @@ static void move_to(struct tbl *t, long long pos)
     maybe_fetch(t);
 }
 
+bool tbl_filter_due(const struct tbl *t)
+{
+    return t->on_filter && strcmp(t->filter, t->filter_told) != 0;
+}
+
+void tbl_filter_flush(struct tbl *t)
+{
+    if (!tbl_filter_due(t))
+        return;
+    snprintf(t->filter_told, sizeof t->filter_told, "%s", t->filter);
+    t->on_filter(t, t->filter, t->filter_ud);
+}
+
+/* The loaded rows are filtered at once; the server is told later. */
 static void filter_changed(struct tbl *t)
 {
     view_rebuild(t);
     t->view_dirty = true;
-    if (t->on_filter)
-        t->on_filter(t, t->filter, t->filter_ud);
 }
 
 static bool filter_key(struct tbl *t, int ch)
@@ -424,8 +437,10 @@ static bool filter_key(struct tbl *t, int ch)
         t->filter[0] = '\0';
         t->filter_open = false;
         filter_changed(t);
+        tbl_filter_flush(t);
     } else if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
         t->filter_open = false;
+        tbl_filter_flush(t);
     } else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
         while (len > 0 && ((unsigned char)t->filter[len - 1] & 0xc0) == 0x80)
             len--;        /* drop a whole UTF-8 character */
@@ -486,6 +501,7 @@ bool tbl_key(struct tbl *t, enum action a, int ch)
         if (t->filter[0]) {                   /* Esc first drops the filter */
             t->filter[0] = '\0';
             filter_changed(t);
+            tbl_filter_flush(t);
             return true;
         }
         return false;

@@ -38,7 +38,14 @@ struct tbl *tbl_new(const struct tbl_col *cols, int n_cols);
 void tbl_free(struct tbl *t);
 
 void tbl_on_fetch(struct tbl *t, tbl_fetch_fn fn, void *ud);
+/* fn is told of the filter once typing pauses: the frame calls
+ * tbl_filter_flush() TBL_FILTER_DEBOUNCE_MS after the last key (at once on
+ * Enter or Esc), so a query per keystroke never ties up the workers. */
 void tbl_on_filter(struct tbl *t, tbl_filter_fn fn, void *ud);
+#define TBL_FILTER_DEBOUNCE_MS 150
+/* The filter changed since fn was last told. */
+bool tbl_filter_due(const struct tbl *t);
+void tbl_filter_flush(struct tbl *t);
 
 /* A batch of rows.  replace: rows not given before tbl_end() go away (a
  * refresh of the first page keeps the pages loaded after it only when

@@ -796,6 +796,27 @@ static void handle_mouse(struct tui *t)
     tui_dirty(s, false);
 }
 
+/* The / filter: the loaded rows are filtered at each key, the server only
+ * once typing pauses (whichever table is on top then). */
+static void on_filter_timer(struct loop *loop, void *ud)
+{
+    struct tui *t = ud;
+    t->filter_timer = 0;
+    struct tbl *tb = screen_table(tui_top(t));
+    if (tb)
+        tbl_filter_flush(tb);
+}
+
+static void filter_later(struct tui *t, struct tbl *tb)
+{
+    if (t->filter_timer) {
+        loop_timer_cancel(t->loop, t->filter_timer);
+        t->filter_timer = 0;
+    }
+    if (tbl_filter_due(tb))
+        t->filter_timer = loop_timer_add(t->loop, TBL_FILTER_DEBOUNCE_MS, false, on_filter_timer, t);
+}
+
 static void handle_key(struct tui *t, int ch)
 {
     if (t->timings)
@@ -847,6 +868,7 @@ static void handle_key(struct tui *t, int ch)
     if (tb && tbl_filtering(tb)) {
         tbl_key(tb, ACT_NONE, ch);
         tui_dirty(s, false);
+        filter_later(t, tb);
         return;
     }
     enum action a = keymap_lookup(t->km, s ? s->ops->name : NULL, ch);
@@ -1069,7 +1091,7 @@ bool tui_save_display(struct tui *t, const char *path, char *err, size_t err_siz
 
 static bool idle(struct tui *t)
 {
-    if (loop_pending(t->loop))
+    if (loop_pending(t->loop) || t->filter_timer)
         return false;
     if (t->hooks.loading && t->hooks.loading(t, t->app))
         return false;

@@ -84,6 +84,7 @@ struct tui {
     SCREEN *term;
     FILE *term_out, *term_in;
     unsigned tick_timer;
+    unsigned filter_timer;       /* the / filter's pause before the server is asked */
     int sig_pipe[2];
 };
 

@@ -144,13 +144,80 @@ static void test_draw_only_what_changed(void **state)
     char line[64];
     mvwinnstr(w, 1, 0, line, 29);
     assert_non_null(strstr(line, "^[]52;c;x^Gname"));
+    /* One step down repaints the row the cursor left and the one it is
+     * on (pad lines 1 and 2 under the header); no other line is touched. */
+    untouchwin(w);
     tbl_key(t, ACT_MOVE_DOWN, 0);
     assert_true(tbl_needs_draw(t));
     assert_true(tbl_draw(t, w, &th, false));
+    for (int y = 0; y < 10; y++) {
+        if (y == 1 || y == 2)
+            assert_true(is_linetouched(w, y));
+        else
+            assert_false(is_linetouched(w, y));
+    }
+    /* A refresh that changes one row's cells repaints that row (and the
+     * cursor's, line 2), not the rows that stayed the same. */
+    untouchwin(w);
+    tbl_begin(t, true);
+    tbl_row(t, "1", evil, -1, TH_NORMAL);
+    add(t, 2, 4);
+    const char *changed[] = { "5", "renamed" };
+    tbl_row(t, "5", changed, -1, TH_NORMAL);
+    add(t, 6, 30);
+    tbl_end(t, false);
+    assert_true(tbl_draw(t, w, &th, false));
+    for (int y = 0; y < 10; y++) {
+        if (y == 5 || y == 2)
+            assert_true(is_linetouched(w, y));
+        else
+            assert_false(is_linetouched(w, y));
+    }
     tbl_free(t);
     delwin(w);
     endwin();
     delscreen(scr);
+}
+
+static int filter_calls;
+static char filter_seen[64];
+static void on_filter(struct tbl *t, const char *filter, void *ud)
+{
+    filter_calls++;
+    snprintf(filter_seen, sizeof filter_seen, "%s", filter);
+}
+
+/* Typing a server-side filter filters the loaded rows at each key but
+ * tells the server only when flushed (the frame does after a pause) or on
+ * Enter; a flush with nothing new asks nothing. */
+static void test_filter_debounced(void **state)
+{
+    (void)state;
+    struct tbl *t = tbl_new(TEST_COLS, 2);
+    tbl_on_filter(t, on_filter, NULL);
+    tbl_begin(t, true);
+    add(t, 1, 30);
+    tbl_end(t, false);
+    filter_calls = 0;
+    tbl_key(t, ACT_FILTER, '/');
+    const char *typed = "row b1";
+    for (const char *p = typed; *p; p++)
+        tbl_key(t, ACT_NONE, (unsigned char)*p);
+    assert_int_equal(filter_calls, 0);
+    assert_true(tbl_filter_due(t));
+    assert_int_equal(tbl_count(t), 5);             /* row b1, b10, b13, b16, b19 */
+    tbl_filter_flush(t);
+    assert_int_equal(filter_calls, 1);
+    assert_string_equal(filter_seen, "row b1");
+    tbl_filter_flush(t);
+    assert_int_equal(filter_calls, 1);
+    tbl_key(t, ACT_NONE, '0');
+    assert_int_equal(filter_calls, 1);
+    tbl_key(t, ACT_NONE, '\n');                    /* Enter: at once */
+    assert_int_equal(filter_calls, 2);
+    assert_string_equal(filter_seen, "row b10");
+    assert_false(tbl_filter_due(t));
+    tbl_free(t);
 }
 
 int main(void)
@@ -160,6 +227,7 @@ int main(void)
         cmocka_unit_test(test_paging_asks_for_more),
         cmocka_unit_test(test_filter_sort_mark),
         cmocka_unit_test(test_draw_only_what_changed),
+        cmocka_unit_test(test_filter_debounced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
