@@ -345,6 +345,7 @@ static void fill_detail(struct detail *d, const struct load *ld, const struct lo
 {
     char text[256], when[40];
     detail_kv(d, "id", (snprintf(text, sizeof text, "%lld", ld->id), text));
+    detail_set_id(d, ld->key);   /* y copies the load key */
     detail_kv(d, "dataset", ld->dataset);
     detail_kv_el(d, "status", load_status_name(ld->status), status_el(load_status_name(ld->status)));
     detail_heading(d, "Error");
@@ -621,6 +622,14 @@ static bool loads_key(struct screen *s, enum action act, int ch)
     case ACT_RETRY:
         loads_retry(s);
         return true;
+    case ACT_YANK: {              /* the load key, what an operator looks for in the store */
+        struct loads *l = s->st;
+        const char *id = tbl_cursor_id(l->tbl);
+        const char *key = id ? tbl_cell(l->tbl, id, COL_KEY) : NULL;
+        if (key && *key)
+            tui_clipboard(s->tui, key);
+        return true;
+    }
     default:
         return false;
     }
