@@ -845,6 +845,7 @@ static void handle_key(struct tui *t, int ch)
         free(names);
         if (hint[0])
             tui_message(t, TUI_INFO, "%s", hint);
+        snprintf(t->cmd_hint, sizeof t->cmd_hint, "%s", hint);
         if (r != CMDLINE_EDITING) {
             t->cmd_open = false;
             if (r == CMDLINE_RUN) {
@@ -901,6 +902,7 @@ static void handle_key(struct tui *t, int ch)
         break;
     case ACT_COMMAND:
         cmdline_start(t->cmd);
+        t->cmd_hint[0] = '\0';
         t->cmd_open = true;
         t->stl_dirty = true;
         break;
@@ -934,6 +936,15 @@ static void draw_status(struct tui *t)
     wattrset(w, theme_attr(&t->th, TH_STATUS_LINE));
     if (t->cmd_open) {
         cmdline_draw(t->cmd, w, &t->th);
+        int y, x;
+        getyx(w, y, x);
+        int room = t->cols - x - 2;
+        if (t->cmd_hint[0] && room > 0) {
+            char fit[300];
+            text_fit(t->cmd_hint, room, 1, fit, sizeof fit);
+            wattrset(w, theme_attr(&t->th, TH_DIM));
+            mvwaddstr(w, y, t->cols - text_width(fit), fit);
+        }
         return;
     }
     struct screen *s = tui_top(t);

@@ -59,6 +59,7 @@ struct tui {
     struct dlg *dlg;             /* the top modal dialog, or NULL */
     struct cmdline *cmd;         /* the command line (history, completion) */
     bool cmd_open;
+    char cmd_hint[256];          /* Tab's candidates, shown beside the open : line */
     struct dlg_progress *bg_progress;  /* a progress dialog sent to the background */
     struct dlg_progress *progress_open; /* every progress dialog not yet closed (dlg.c) */
     long long stopping_since;    /* quitting: running operations were cancelled at this
