@@ -36,6 +36,7 @@ struct tbl {
     char filter[256];
     bool filter_open;
     bool batch_replace;
+    bool batch_newer;            /* tbl_begin_newer(): the batch goes on top */
     struct trow **batch;     /* rows of a replacing batch, in their new order */
     size_t n_batch, cap_batch;
     bool more, fetching, loading;
@@ -145,8 +146,15 @@ void tbl_on_filter(struct tbl *t, tbl_filter_fn fn, void *ud)
     t->filter_ud = ud;
 }
 
+void tbl_begin_newer(struct tbl *t)
+{
+    tbl_begin(t, false);
+    t->batch_newer = true;
+}
+
 void tbl_begin(struct tbl *t, bool replace)
 {
+    t->batch_newer = false;
     t->batch_replace = replace;
     t->n_batch = 0;
     for (size_t i = 0; i < t->n; i++)
@@ -208,7 +216,7 @@ void tbl_row(struct tbl *t, const char *id, const char *const *cells, int el_col
     r->seen = true;
     if (r->dirty)
         t->any_dirty = true;
-    if (t->batch_replace)
+    if (t->batch_replace || t->batch_newer)
         batch_push(t, r);
 }
 
@@ -317,6 +325,19 @@ void tbl_end(struct tbl *t, bool more)
             t->rows[kept++] = t->batch[i];
         t->n = kept;
         hash_rebuild(t);
+    } else if (t->batch_newer) {
+        struct trow **rows = xcalloc(t->cap ? t->cap : 1, sizeof *rows);
+        size_t k = 0;
+        for (size_t i = 0; i < t->n_batch; i++)
+            rows[k++] = t->batch[i];
+        for (size_t i = 0; i < t->n; i++)
+            if (!t->rows[i]->seen)
+                rows[k++] = t->rows[i];
+        free(t->rows);
+        t->rows = rows;
+        hash_rebuild(t);
+        more = t->more;
+        t->batch_newer = false;
     }
     t->n_batch = 0;
     t->more = more;
@@ -381,6 +402,7 @@ size_t tbl_marked(const struct tbl *t, const char ***ids)
 size_t tbl_count(const struct tbl *t) { return t->n_view; }
 size_t tbl_loaded(const struct tbl *t) { return t->n; }
 const char *tbl_last_id(const struct tbl *t) { return t->n ? t->rows[t->n - 1]->id : NULL; }
+const char *tbl_first_id(const struct tbl *t) { return t->n ? t->rows[0]->id : NULL; }
 const char *tbl_filter(const struct tbl *t) { return t->filter; }
 bool tbl_filtering(const struct tbl *t) { return t->filter_open; }
 

@@ -62,6 +62,27 @@ lk_check "the first page is one page" grep -qE '200 rows \(more\)|200 rows, more
 lk_check "at the end: every row loaded" grep -q "561 rows" "$d/page-last.txt"
 lk_check "at the end: the oldest row is shown" grep -qE 'target-1 +ok +message 1$' "$d/page-last.txt"
 tui_no_asan "$d/page.err"
+# Live: at the last row, a new row (NOTIFY) comes in on top; every loaded
+# row stays, and so does the cursor (a refresh used to fetch only as many
+# rows as were loaded, so the oldest fell off under the cursor).
+tui_tmux_start pager 140 24 LAKEOP_SCREEN=audit
+tui_wait_for pager "200 rows" 20 >/dev/null
+for want in 400 561; do
+    tui_keys pager G
+    tui_wait_for pager "$want rows" 10 >/dev/null
+done
+tui_keys pager G
+lk_check "live paging: at the oldest row" tui_wait_for pager "message 1" 5
+tui_psql "INSERT INTO lakeop.audit (operator, env, action, target, result, message)
+          VALUES ('carol', 'CODE', 'copy', 'late-target', 'ok', 'late row')"
+lk_check "live paging: the new row is loaded" tui_wait_for pager "562 rows" 10
+if tui_screen pager | grep -qE 'target-1 +ok +message 1 *$'; then lk_pass "live paging: the cursor stays on the oldest row"
+else lk_fail "live paging: the cursor stays on the oldest row" "$(tui_screen pager)"; fi
+tui_keys pager g
+lk_check "live paging: the new row is on top" tui_wait_for pager "late row" 5
+tui_keys pager q
+tui_wait_exit pager >/dev/null
+tui_no_asan "$d/pager.err"
 
 # ---- a monochrome terminal ---------------------------------------------------
 tui_tmux_start mono 100 24 TERM=vt100

@@ -220,6 +220,35 @@ static void test_filter_debounced(void **state)
     tbl_free(t);
 }
 
+/* Rows newer than every loaded one go on top; all loaded rows and the
+ * cursor stay, however far down; a row given twice is kept once. */
+static void test_newer_rows_on_top(void **state)
+{
+    (void)state;
+    struct tbl *t = tbl_new(TEST_COLS, 2);
+    tbl_begin(t, true);
+    for (int i = 600; i >= 1; i--)
+        add(t, i, i);
+    tbl_end(t, true);
+    tbl_key(t, ACT_LAST, 0);
+    assert_string_equal(tbl_cursor_id(t), "1");
+    tbl_begin_newer(t);
+    add(t, 602, 602);
+    add(t, 601, 601);
+    add(t, 601, 601);
+    tbl_end(t, false);
+    assert_int_equal(tbl_loaded(t), 602);
+    assert_string_equal(tbl_first_id(t), "602");
+    assert_string_equal(tbl_last_id(t), "1");
+    assert_string_equal(tbl_cursor_id(t), "1");
+    tbl_key(t, ACT_FIRST, 0);
+    assert_string_equal(tbl_cursor_id(t), "602");
+    tbl_key(t, ACT_MOVE_DOWN, 0);
+    tbl_key(t, ACT_MOVE_DOWN, 0);
+    assert_string_equal(tbl_cursor_id(t), "600");
+    tbl_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_filter_sort_mark),
         cmocka_unit_test(test_draw_only_what_changed),
         cmocka_unit_test(test_filter_debounced),
+        cmocka_unit_test(test_newer_rows_on_top),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
