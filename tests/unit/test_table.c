@@ -124,6 +124,17 @@ static void test_filter_sort_mark(void **state)
     tbl_free(t);
 }
 
+/* Lines a and b of the pad were drawn since untouchwin(), and no other. */
+static void only_touched(WINDOW *w, int a, int b)
+{
+    for (int y = 0; y < getmaxy(w); y++) {
+        if (y == a || y == b)
+            assert_true(is_linetouched(w, y));
+        else
+            assert_false(is_linetouched(w, y));
+    }
+}
+
 static void test_draw_only_what_changed(void **state)
 {
     (void)state;
@@ -150,12 +161,7 @@ static void test_draw_only_what_changed(void **state)
     tbl_key(t, ACT_MOVE_DOWN, 0);
     assert_true(tbl_needs_draw(t));
     assert_true(tbl_draw(t, w, &th, false));
-    for (int y = 0; y < 10; y++) {
-        if (y == 1 || y == 2)
-            assert_true(is_linetouched(w, y));
-        else
-            assert_false(is_linetouched(w, y));
-    }
+    only_touched(w, 1, 2);
     /* A refresh that changes one row's cells repaints that row (and the
      * cursor's, line 2), not the rows that stayed the same. */
     untouchwin(w);
@@ -167,12 +173,7 @@ static void test_draw_only_what_changed(void **state)
     add(t, 6, 30);
     tbl_end(t, false);
     assert_true(tbl_draw(t, w, &th, false));
-    for (int y = 0; y < 10; y++) {
-        if (y == 5 || y == 2)
-            assert_true(is_linetouched(w, y));
-        else
-            assert_false(is_linetouched(w, y));
-    }
+    only_touched(w, 2, 5);
     tbl_free(t);
     delwin(w);
     endwin();
