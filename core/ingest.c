@@ -462,6 +462,25 @@ static enum lk_status lock_dataset(PGconn *db, long long id, bool lock, bool *go
     return LK_OK;
 }
 
+enum lk_status ingest_busy(PGconn *db, const char *dataset, bool *busy, struct lk_error *err)
+{
+    char cls[16];
+    snprintf(cls, sizeof cls, "%d", INGEST_LOCK_CLASS);
+    const char *params[] = { cls, dataset };
+    PGresult *res = NULL;
+    /* A two-key advisory lock is (classid, objid) with objsubid 2. */
+    enum lk_status rc = db_exec(db, "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN lakeop.datasets d"
+                                    "  ON l.objid = d.id::oid WHERE l.locktype = 'advisory' AND l.objsubid = 2"
+                                    "   AND l.classid = $1::int::oid AND l.granted AND d.name = $2"
+                                    "   AND l.pid <> pg_backend_pid())",
+                                2, params, &res, err);
+    if (rc != LK_OK)
+        return rc;
+    *busy = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return LK_OK;
+}
+
 static void ingest_dataset(struct run *r, const struct cfg_dataset *cd)
 {
     struct lk_ctx *ctx = r->ctx;

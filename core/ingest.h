@@ -67,6 +67,10 @@ struct ingest_totals {
 enum lk_status ingest_run(struct lk_ctx *ctx, const char *dataset, ingest_event_fn fn, void *ud,
                           struct ingest_totals *totals, struct lk_error *err);
 
+/* *busy: another session's ingest of dataset (by name) holds its lock now
+ * (the console's re-check just before it starts one). */
+enum lk_status ingest_busy(PGconn *db, const char *dataset, bool *busy, struct lk_error *err);
+
 /* Puts an errored load back to `ready`, its file moved back from the errored
  * area to where ingestion looks for it (idempotent, like every move).
  * LK_NOTFOUND: no such load; LK_REFUSED: not errored, read-only, or its key

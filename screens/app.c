@@ -26,6 +26,12 @@
 
 enum db_state { DBS_WAITING, DBS_READY, DBS_FAILED };
 
+/* An outage (down at start, or the LISTEN connection lost) is retried with
+ * backoff; meanwhile workers fail fast with the reason instead of each
+ * waiting on a connect of its own. */
+#define RECONNECT_FIRST_MS 500
+#define RECONNECT_MAX_MS 10000
+
 struct app {
     struct cli *cli;
     struct tui *tui;
@@ -33,11 +39,15 @@ struct app {
     bool read_only;
     char *next_env;              /* :env NAME: the console restarts on it */
 
-    pthread_mutex_t mu;          /* guards db_state and db_error (workers read them) */
+    pthread_mutex_t mu;          /* guards db_state, db_error, db_epoch (workers read them) */
     pthread_cond_t cv;
     enum db_state db_state;
     char db_error[1024];
+    unsigned db_epoch;           /* one more per reconnect: older worker connections are dropped */
     bool startup_pending;
+    bool connecting;             /* a connect job is on a worker */
+    bool was_down;               /* a connect that succeeds reloads every screen */
+    long reconnect_ms;           /* the next wait of the backoff */
 
     PGconn *listen;              /* LISTEN connection, UI thread */
     bool listen_pending;
@@ -60,6 +70,7 @@ struct app {
 struct app_wctx {
     struct app *app;
     PGconn *db;
+    unsigned db_epoch;           /* app->db_epoch when db was opened */
     struct http_client *http;
     struct lk_ctx ctx;
 };
@@ -97,6 +108,7 @@ PGconn *app_db(void *wctx, struct lk_error *err)
     while (app->db_state == DBS_WAITING)
         pthread_cond_wait(&app->cv, &app->mu);
     enum db_state st = app->db_state;
+    unsigned epoch = app->db_epoch;
     char why[sizeof app->db_error];
     memcpy(why, app->db_error, sizeof why);
     pthread_mutex_unlock(&app->mu);
@@ -104,7 +116,8 @@ PGconn *app_db(void *wctx, struct lk_error *err)
         err_set(err, LK_FAIL, "%s", why);
         return NULL;
     }
-    if (w->db && PQstatus(w->db) != CONNECTION_OK) {
+    /* A connection from before an outage looks fine until its next query. */
+    if (w->db && (PQstatus(w->db) != CONNECTION_OK || w->db_epoch != epoch)) {
         db_close(w->db);
         w->db = NULL;
     }
@@ -112,6 +125,7 @@ PGconn *app_db(void *wctx, struct lk_error *err)
         w->db = NULL;
         return NULL;
     }
+    w->db_epoch = epoch;
     w->ctx.db = w->db;
     return w->db;
 }
@@ -201,7 +215,8 @@ void app_busy_end(struct tui *t)
         app->busy--;
 }
 
-/* Start-up: migrate, then open the LISTEN connection (both on a worker). */
+/* Start-up and every reconnect: migrate, then open the LISTEN connection
+ * (both on a worker). */
 
 struct startup_job {
     struct app *app;
@@ -230,32 +245,43 @@ static void startup_work(void *wctx, void *p)
             db_close(conn);
     }
     pthread_mutex_lock(&app->mu);
-    if (app->db_state == DBS_WAITING || j->st == LK_OK) {
-        app->db_state = j->st == LK_OK ? DBS_READY : DBS_FAILED;
-        if (j->st != LK_OK) {
-            char text[900];
-            err_text(&j->err, text, sizeof text);
-            cfg_redact(app->cli->cfg, text);
-            snprintf(app->db_error, sizeof app->db_error, "database: %s", text);
-        }
+    app->db_state = j->st == LK_OK ? DBS_READY : DBS_FAILED;
+    if (j->st == LK_OK) {
+        app->db_epoch++;
+    } else {
+        char text[900];
+        err_text(&j->err, text, sizeof text);
+        cfg_redact(app->cli->cfg, text);
+        snprintf(app->db_error, sizeof app->db_error, "database: %s", text);
     }
     pthread_cond_broadcast(&app->cv);
     pthread_mutex_unlock(&app->mu);
 }
 
 static void deliver_notifications(struct loop *loop, void *ud);
+static void reconnect_later(struct app *app);
 
 static void on_listen(struct loop *loop, int fd, short revents, void *ud)
 {
     struct app *app = ud;
     if (!app->listen)
         return;
-    if (!PQconsumeInput(app->listen)) {
-        tui_message(app->tui, TUI_ERROR, "live updates stopped: %s", PQerrorMessage(app->listen));
+    if (!PQconsumeInput(app->listen) || PQstatus(app->listen) != CONNECTION_OK) {
+        char text[900];
+        snprintf(text, sizeof text, "%s", PQerrorMessage(app->listen));
+        text[strcspn(text, "\n")] = '\0';
+        cfg_redact(app->cli->cfg, text);
+        tui_message(app->tui, TUI_ERROR, "database connection lost (%s); reconnecting", text);
         loop_fd_unwatch(loop, fd);
         db_close(app->listen);
         app->listen = NULL;
+        pthread_mutex_lock(&app->mu);
+        app->db_state = DBS_FAILED;
+        snprintf(app->db_error, sizeof app->db_error, "database: connection lost (%s); reconnecting", text);
+        pthread_mutex_unlock(&app->mu);
         svc_watch_set(app->health, SVC_DB, SVC_DOWN, NULL);
+        app->was_down = true;
+        reconnect_later(app);
         return;
     }
     PGnotify *n;
@@ -292,11 +318,31 @@ static void deliver_notifications(struct loop *loop, void *ud)
 
 static void open_first_screen(struct app *app);
 
+static void connect_now(struct app *app);
+
+static void on_reconnect_timer(struct loop *loop, void *ud)
+{
+    struct app *app = ud;
+    app->reconnect_timer = 0;
+    connect_now(app);
+}
+
+static void reconnect_later(struct app *app)
+{
+    if (app->reconnect_timer || app->connecting)
+        return;
+    if (!app->reconnect_ms)
+        app->reconnect_ms = RECONNECT_FIRST_MS;
+    app->reconnect_timer = loop_timer_add(app->tui->loop, app->reconnect_ms, false, on_reconnect_timer, app);
+    app->reconnect_ms = app->reconnect_ms * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : app->reconnect_ms * 2;
+}
+
 static void startup_done(struct loop *loop, void *p, bool orphaned)
 {
     struct startup_job *j = p;
     struct app *app = j->app;
     app->startup_pending = false;
+    app->connecting = false;
     if (orphaned) {
         if (j->listen)
             db_close(j->listen);
@@ -308,11 +354,36 @@ static void startup_done(struct loop *loop, void *p, bool orphaned)
         PQsetnonblocking(app->listen, 1);
         loop_fd_watch(loop, PQsocket(app->listen), POLLIN, on_listen, app);
         svc_watch_set(app->health, SVC_DB, SVC_OK, NULL);
+        app->reconnect_ms = 0;
+        if (app->was_down) {
+            /* What changed during the outage sent no NOTIFY we heard. */
+            app->was_down = false;
+            struct tui *t = app->tui;
+            for (int d = 0; d < t->depth; d++)
+                if (t->stack[d]->ops->reload)
+                    t->stack[d]->ops->reload(t->stack[d]);
+        }
     } else {
+        bool first = !app->was_down;
         svc_watch_set(app->health, SVC_DB, app->env->database ? SVC_DOWN : SVC_NOT_CONFIGURED, NULL);
-        tui_message(app->tui, TUI_ERROR, "%s", app->db_error);
+        if (first)
+            tui_message(app->tui, TUI_ERROR, "%s%s", app->db_error,
+                        j->st == LK_USAGE ? "" : " (retrying)");
+        /* A configuration problem does not mend itself: no retry. */
+        if (j->st != LK_USAGE) {
+            app->was_down = true;
+            reconnect_later(app);
+        }
     }
     free(j);
+}
+
+static void connect_now(struct app *app)
+{
+    struct startup_job *j = xcalloc(1, sizeof *j);
+    j->app = app;
+    app->connecting = true;
+    loop_submit(app->tui->loop, app, startup_work, startup_done, j);
 }
 
 /* Header. */
@@ -381,6 +452,13 @@ static void draw_header(struct tui *t, WINDOW *w, void *ud)
 
 static const char *const APP_COMMANDS[] = { "env", NULL };
 
+static void env_declined(struct tui *t, void *ud)
+{
+    struct app *app = ud;
+    xfree(&app->next_env);
+    tui_message(t, TUI_INFO, "staying on %s", app->env->name);
+}
+
 static bool app_command(struct tui *t, const char *name, const char *arg, void *ud)
 {
     struct app *app = ud;
@@ -403,9 +481,16 @@ static bool app_command(struct tui *t, const char *name, const char *arg, void *
                     app->cli->cfg->path ? app->cli->cfg->path : "the configuration");
         return true;
     }
+    if (t->stopping_since || t->quit_declined)
+        return true;             /* already quitting, or asked already */
     free(app->next_env);
     app->next_env = xstrdup(arg);
-    t->quit = true;
+    /* As q: work running is asked about, then cancelled and waited for. */
+    char verb[200];
+    char *name_inert = text_inert(arg);
+    snprintf(verb, sizeof verb, "Switch to %s", name_inert);
+    free(name_inert);
+    tui_quit(t, verb, env_declined, app);
     return true;
 }
 
@@ -499,10 +584,10 @@ static int run_session(struct app *app)
     app->db_state = DBS_WAITING;
     app->db_error[0] = '\0';
     app->health = svc_watch_start(t, cli->cfg, app->env);
-    struct startup_job *j = xcalloc(1, sizeof *j);
-    j->app = app;
     app->startup_pending = true;
-    loop_submit(t->loop, app, startup_work, startup_done, j);
+    app->was_down = false;
+    app->reconnect_ms = 0;
+    connect_now(app);
     tui_timing(t, "start");
     open_first_screen(app);
     int rc = tui_run(t);
@@ -528,6 +613,7 @@ static int run_session(struct app *app)
         app->listen = NULL;
     }
     app->notify_timer = 0;
+    app->reconnect_timer = 0;
     app->n_notified = 0;
     return rc;
 }

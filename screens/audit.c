@@ -13,6 +13,7 @@
 #include "tui.h"
 
 #define AUDIT_PAGE 200
+/* More new rows than this since the last refresh: start again from the top. */
 #define AUDIT_REFRESH_MAX 5000
 
 enum { COL_TIME, COL_OPERATOR, COL_ENV, COL_ACTION, COL_TARGET, COL_RESULT, COL_MESSAGE, N_COLS };
@@ -39,7 +40,9 @@ struct audit_job {
     struct audit *a;             /* touched only in done(), when not orphaned */
     unsigned generation;
     bool replace;
+    bool newer;                  /* a refresh: only rows after the newest loaded */
     char before[32];             /* keyset: rows with id < before; "" = newest */
+    char after[32];              /* rows with id > after; "" = any */
     char filter[256];
     int limit;
     PGresult *res;
@@ -53,6 +56,7 @@ static const char AUDIT_SQL[] =
     "       result, coalesce(message, '')"
     "  FROM lakeop.audit"
     " WHERE ($1 = '' OR id < $1::bigint)"
+    "   AND ($4 = '' OR id > $4::bigint)"
     "   AND ($2 = '' OR concat_ws(' ', operator, env, action, target, result, message) ILIKE"
     "                   '%' || replace(replace(replace($2, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')"
     " ORDER BY id DESC LIMIT $3::int";
@@ -66,8 +70,8 @@ static void audit_work(void *wctx, void *p)
         return;
     char limit[16];
     snprintf(limit, sizeof limit, "%d", j->limit);
-    const char *params[] = { j->before, j->filter, limit };
-    db_exec(db, AUDIT_SQL, 3, params, &j->res, &j->err);
+    const char *params[] = { j->before, j->filter, limit, j->after };
+    db_exec(db, AUDIT_SQL, 4, params, &j->res, &j->err);
 }
 
 static enum theme_el result_el(const char *result)
@@ -79,17 +83,27 @@ static enum theme_el result_el(const char *result)
     return TH_STATE_FAILED;
 }
 
+static void audit_query(struct audit *a, const char *before, const char *after, bool replace, int limit);
+
 static void audit_done(struct loop *loop, void *p, bool orphaned)
 {
     struct audit_job *j = p;
-    if (!orphaned && j->generation == j->a->generation) {
+    if (!orphaned && j->generation == j->a->generation && j->newer && j->res &&
+        PQntuples(j->res) >= j->limit) {
+        /* Too much is new to put on top: a gap would hide rows. */
+        j->a->generation++;
+        audit_query(j->a, NULL, NULL, true, AUDIT_PAGE);
+    } else if (!orphaned && j->generation == j->a->generation) {
         struct audit *a = j->a;
         if (!j->res) {
             char text[1024];
             tbl_fail(a->tbl, err_text(&j->err, text, sizeof text));
         } else {
             int n = PQntuples(j->res);
-            tbl_begin(a->tbl, j->replace);
+            if (j->newer)
+                tbl_begin_newer(a->tbl);
+            else
+                tbl_begin(a->tbl, j->replace);
             for (int i = 0; i < n; i++) {
                 char when[32];
                 app_time(atoll(PQgetvalue(j->res, i, 1)), when, sizeof when);
@@ -116,14 +130,17 @@ static void audit_done(struct loop *loop, void *p, bool orphaned)
     free(j);
 }
 
-static void audit_query(struct audit *a, const char *before, bool replace, int limit)
+/* after: only rows newer than that id, put above the loaded ones. */
+static void audit_query(struct audit *a, const char *before, const char *after, bool replace, int limit)
 {
     struct audit_job *j = xcalloc(1, sizeof *j);
     j->a = a;
     j->generation = a->generation;
     j->replace = replace;
+    j->newer = after != NULL;
     j->limit = limit;
     snprintf(j->before, sizeof j->before, "%s", before ? before : "");
+    snprintf(j->after, sizeof j->after, "%s", after ? after : "");
     snprintf(j->filter, sizeof j->filter, "%s", tbl_filter(a->tbl));
     tbl_loading(a->tbl);
     tui_submit(a->s, audit_work, audit_done, j);
@@ -132,25 +149,28 @@ static void audit_query(struct audit *a, const char *before, bool replace, int l
 /* The table asks for the page after its last row. */
 static void audit_fetch(struct tbl *t, const char *after_id, void *ud)
 {
-    audit_query(ud, after_id, false, AUDIT_PAGE);
+    audit_query(ud, after_id, NULL, false, AUDIT_PAGE);
 }
 
-/* Reload what is shown (as many rows as are loaded, within reason). */
+/* The audit is append-only (a trigger refuses UPDATE and DELETE): a
+ * refresh fetches only the rows newer than the newest loaded, so every row
+ * loaded stays, and the cursor with it, however far the operator scrolled. */
 static void audit_reload(struct screen *s)
 {
     struct audit *a = s->st;
-    size_t loaded = tbl_loaded(a->tbl);
-    int limit = loaded > AUDIT_PAGE ? (int)(loaded < AUDIT_REFRESH_MAX ? loaded : AUDIT_REFRESH_MAX)
-                                    : AUDIT_PAGE;
+    const char *newest = tbl_first_id(a->tbl);
     a->generation++;
-    audit_query(a, NULL, true, limit);
+    if (newest)
+        audit_query(a, NULL, newest, false, AUDIT_REFRESH_MAX);
+    else
+        audit_query(a, NULL, NULL, true, AUDIT_PAGE);
 }
 
 static void audit_filter(struct tbl *t, const char *filter, void *ud)
 {
     struct audit *a = ud;
     a->generation++;
-    audit_query(a, NULL, true, AUDIT_PAGE);
+    audit_query(a, NULL, NULL, true, AUDIT_PAGE);
 }
 
 static void *audit_open(struct screen *s, const char *arg, void *data)
@@ -161,7 +181,7 @@ static void *audit_open(struct screen *s, const char *arg, void *data)
     tbl_on_fetch(a->tbl, audit_fetch, a);
     tbl_on_filter(a->tbl, audit_filter, a);
     s->st = a;
-    audit_query(a, NULL, true, AUDIT_PAGE);
+    audit_query(a, NULL, NULL, true, AUDIT_PAGE);
     return a;
 }
 

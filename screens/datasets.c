@@ -256,6 +256,7 @@ struct ingest_job {
 
     struct ingest_totals tot;
     enum lk_status st;
+    bool changed;                /* the re-check refused: nothing was started */
     struct buf why;
 };
 
@@ -301,6 +302,28 @@ static void add_totals(struct ingest_totals *a, const struct ingest_totals *b)
     a->skipped += b->skipped;
 }
 
+/* Just before starting, on the worker: no target is being ingested by
+ * another session now (it would be skipped half-way through a run of
+ * several); all or nothing, like the confirmation was. */
+static bool ingest_recheck(struct lk_ctx *ctx, struct ingest_job *j, struct lk_error *err)
+{
+    size_t n = j->names ? j->n : ctx->env->n_datasets;
+    for (size_t i = 0; i < n && !j->changed; i++) {
+        const char *name = j->names ? j->names[i] : ctx->env->datasets[i].name;
+        bool busy = false;
+        if (!cfg_dataset_find(ctx->env, name)) {
+            buf_printf(&j->why, "dataset %s is no longer configured", name);
+            j->changed = true;
+        } else if (ingest_busy(ctx->db, name, &busy, err) != LK_OK) {
+            return false;
+        } else if (busy) {
+            buf_printf(&j->why, "dataset %s is being ingested by another session now", name);
+            j->changed = true;
+        }
+    }
+    return true;
+}
+
 static void ingest_work(void *wctx, void *p)
 {
     struct ingest_job *j = p;
@@ -314,6 +337,13 @@ static void ingest_work(void *wctx, void *p)
         return;
     }
     struct lk_ctx *ctx = app_ctx(wctx);
+    if (!ingest_recheck(ctx, j, &err) || j->changed) {
+        char text[1024];
+        j->st = LK_FAIL;
+        if (!j->changed)
+            buf_puts(&j->why, err_text(&err, text, sizeof text));
+        return;
+    }
     /* The context belongs to this worker thread and outlives the job. */
     lk_progress_fn old_progress = ctx->progress;
     void *old_ud = ctx->progress_ud;
@@ -366,10 +396,13 @@ static void ingest_done(struct loop *loop, void *p, bool orphaned)
     dlg_progress_close(j->progress);
     app_busy_end(j->t);
     const struct ingest_totals *t = &j->tot;
-    tui_message(j->t, j->st == LK_OK ? TUI_INFO : TUI_ERROR,
-                "ingest %s: %lld registered, %lld archived, %lld errored, %lld failed, %lld skipped%s%s",
-                j->st == LK_OK ? "done" : "ended with errors", t->registered, t->archived, t->errored,
-                t->failed, t->skipped, j->why.len ? ": " : "", buf_cstr(&j->why));
+    if (j->changed)
+        dlg_nothing_done(j->t, buf_cstr(&j->why));
+    else
+        tui_message(j->t, j->st == LK_OK ? TUI_INFO : TUI_ERROR,
+                    "ingest %s: %lld registered, %lld archived, %lld errored, %lld failed, %lld skipped%s%s",
+                    j->st == LK_OK ? "done" : "ended with errors", t->registered, t->archived, t->errored,
+                    t->failed, t->skipped, j->why.len ? ": " : "", buf_cstr(&j->why));
     if (!orphaned)
         datasets_reload(j->ds->s);
     ingest_job_free(j);

@@ -25,6 +25,7 @@ struct exp {
     enum lk_status st;
     struct lk_error err;
     char *refusal;               /* afterLastIncrement not ingested: why */
+    char changed[1200];          /* the re-check just before submitting refused: why */
     struct zuora_job job;
 };
 
@@ -68,6 +69,26 @@ static void audit(PGconn *db, const struct exp *e, const char *target, enum audi
 
 /* ---- step 4: submit ---- */
 
+/* Just before submitting, on the worker: the plan made again from the
+ * database (and Airflow) as it is now must still be the one confirmed; an
+ * increment ingested or a stage failed meanwhile changes the verdict. */
+static bool plan_still_same(struct lk_ctx *ctx, struct exp *e)
+{
+    struct export_plan now;
+    struct lk_error err;
+    err_clear(&err);
+    enum lk_status st = export_plan_build(ctx, e->from, NULL, 0, false, (long long)time(NULL), &now, &err);
+    if (st != LK_OK)
+        snprintf(e->changed, sizeof e->changed, "the export plan fails now: %s", err.message);
+    else if (now.unsafe)
+        snprintf(e->changed, sizeof e->changed, "the afterLastIncrement check fails now");
+    else if (now.n_objects != e->plan.n_objects || strcmp(now.incremental_time, e->plan.incremental_time))
+        snprintf(e->changed, sizeof e->changed, "the export plan is different now (%zu objects, from %s)",
+                 now.n_objects, now.incremental_time[0] ? now.incremental_time : "afterLastIncrement");
+    export_plan_free(&now);
+    return !e->changed[0];
+}
+
 static void submit_work(void *wctx, void *p)
 {
     struct exp *e = p;
@@ -78,6 +99,10 @@ static void submit_work(void *wctx, void *p)
         return;
     }
     struct lk_ctx *ctx = app_ctx(wctx);
+    if (!plan_still_same(ctx, e)) {
+        audit(db, e, NULL, AUDIT_REFUSED, e->changed);
+        return;
+    }
     struct zuora_client *zc = zuora_client_for(ctx);
     e->st = export_submit(ctx, zc, &e->plan, &e->job, &e->err);
     zuora_client_free(zc);
@@ -94,7 +119,9 @@ static void submit_done(struct loop *loop, void *p, bool orphaned)
     if (!orphaned) {
         struct tui *t = e->s->tui;
         char text[1400];
-        if (e->st == LK_OK) {
+        if (e->changed[0]) {
+            dlg_nothing_done(t, e->changed);
+        } else if (e->st == LK_OK) {
             tui_message(t, TUI_INFO, "submitted export job %s", e->job.id);
             tui_open(t, "job", e->job.id);
         } else {

@@ -20,6 +20,7 @@
 
 #include "app.h"
 #include "buf.h"
+#include "db.h"
 #include "detail.h"
 #include "fmt.h"
 #include "ingest.h"
@@ -344,6 +345,7 @@ static void fill_detail(struct detail *d, const struct load *ld, const struct lo
 {
     char text[256], when[40];
     detail_kv(d, "id", (snprintf(text, sizeof text, "%lld", ld->id), text));
+    detail_set_id(d, ld->key);   /* y copies the load key */
     detail_kv(d, "dataset", ld->dataset);
     detail_kv_el(d, "status", load_status_name(ld->status), status_el(load_status_name(ld->status)));
     detail_heading(d, "Error");
@@ -438,6 +440,7 @@ struct retry_req {
     size_t n;
     char typed[32];              /* the bulk confirmation's word, when not the environment's name */
     size_t n_failed;
+    bool changed;                /* the database's re-read refused: nothing was done */
     struct buf why;              /* the failures, one per line */
 };
 
@@ -450,17 +453,52 @@ static void retry_free(struct retry_req *r)
     free(r);
 }
 
+/* Just before acting, on the worker: every target read again from the
+ * database, still there and still errored; otherwise none is touched (all
+ * or nothing, as `lakeop retry`).  The table's cells may be a second old. */
+static bool retry_recheck(PGconn *db, struct retry_req *r, struct lk_error *err)
+{
+    struct buf ids = BUF_INIT;
+    buf_puts(&ids, "{");
+    for (size_t i = 0; i < r->n; i++)
+        buf_printf(&ids, "%s%lld", i ? "," : "", atoll(r->ids[i]));
+    buf_puts(&ids, "}");
+    const char *params[] = { buf_cstr(&ids) };
+    PGresult *res = NULL;
+    enum lk_status st = db_exec(db, "SELECT id, status FROM lakeop.loads WHERE id = ANY($1::bigint[])",
+                                1, params, &res, err);
+    buf_free(&ids);
+    if (st != LK_OK)
+        return false;
+    for (size_t i = 0; i < r->n && !r->changed; i++) {
+        const char *status = NULL;
+        for (int k = 0; k < PQntuples(res) && !status; k++)
+            if (atoll(PQgetvalue(res, k, 0)) == atoll(r->ids[i]))
+                status = PQgetvalue(res, k, 1);
+        if (!status || strcmp(status, "errored") != 0) {
+            r->changed = true;
+            buf_printf(&r->why, status ? "load %s is %s now, not errored" : "load %s no longer exists",
+                       r->ids[i], status);
+        }
+    }
+    PQclear(res);
+    return !r->changed;
+}
+
 static void retry_work(void *wctx, void *p)
 {
     struct retry_req *r = p;
     struct lk_error err;
     err_clear(&err);
-    if (!app_db(wctx, &err)) {
+    PGconn *db = app_db(wctx, &err);
+    if (!db || (!retry_recheck(db, r, &err) && !r->changed)) {
         r->n_failed = r->n;
         char text[1024];
         buf_printf(&r->why, "%s", err_text(&err, text, sizeof text));
         return;
     }
+    if (r->changed)
+        return;
     struct lk_ctx *ctx = app_ctx(wctx);
     for (size_t i = 0; i < r->n; i++) {
         err_clear(&err);
@@ -477,7 +515,9 @@ static void retry_done(struct loop *loop, void *p, bool orphaned)
 {
     struct retry_req *r = p;
     app_busy_end(r->t);
-    if (r->n_failed == 0)
+    if (r->changed)
+        dlg_nothing_done(r->t, buf_cstr(&r->why));
+    else if (r->n_failed == 0)
         tui_message(r->t, TUI_INFO, "retried %zu load%s: ready again, file%s back under the incoming prefix",
                     r->n, r->n == 1 ? "" : "s", r->n == 1 ? "" : "s");
     else
@@ -486,24 +526,6 @@ static void retry_done(struct loop *loop, void *p, bool orphaned)
     if (!orphaned)
         loads_reload(r->l->s);
     retry_free(r);
-}
-
-/* Just before acting: every target still listed, and still errored. */
-static bool retry_still_valid(struct tui *t, void *ud, char *why, size_t why_size)
-{
-    struct retry_req *r = ud;
-    for (size_t i = 0; i < r->n; i++) {
-        const char *status = tbl_cell(r->l->tbl, r->ids[i], COL_STATUS);
-        if (!status) {
-            snprintf(why, why_size, "load %s is no longer listed", r->ids[i]);
-            return false;
-        }
-        if (strcmp(status, "errored") != 0) {
-            snprintf(why, why_size, "load %s is %s now, not errored", r->ids[i], status);
-            return false;
-        }
-    }
-    return true;
 }
 
 static void retry_confirmed(struct tui *t, bool ok, const char *input, void *ud)
@@ -565,13 +587,11 @@ static void loads_retry(struct screen *s)
         body = xasprintf("Put load %s back to ready: its file is moved from the errored area back "
                          "under the incoming prefix, and the next ingest validates it again.%s",
                          r->ids[0], buf_cstr(&text));
-        app_confirm(s->tui, ACT_RETRY, "Retry load", body, buf_cstr(&target), retry_still_valid,
-                    retry_confirmed, r);
+        app_confirm(s->tui, ACT_RETRY, "Retry load", body, buf_cstr(&target), NULL, retry_confirmed, r);
     } else if (env && env->protected_env) {
         body = xasprintf("Put %zu errored loads back to ready, each file moved back under its "
                          "incoming prefix:%s", r->n, buf_cstr(&text));
-        app_confirm(s->tui, ACT_RETRY, "Retry loads", body, buf_cstr(&target), retry_still_valid,
-                    retry_confirmed, r);
+        app_confirm(s->tui, ACT_RETRY, "Retry loads", body, buf_cstr(&target), NULL, retry_confirmed, r);
     } else if (!tui_refuse_read_only(s->tui, ACT_RETRY)) {
         snprintf(r->typed, sizeof r->typed, "%zu", r->n);
         body = xasprintf("Put %zu errored loads back to ready, each file moved back under its "
@@ -582,7 +602,6 @@ static void loads_retry(struct screen *s)
             .text = body,
             .target = buf_cstr(&target),
             .typed = r->typed,
-            .still_valid = retry_still_valid,
         };
         dlg_confirm(s->tui, &c, retry_confirmed, r);
     } else {
@@ -603,6 +622,14 @@ static bool loads_key(struct screen *s, enum action act, int ch)
     case ACT_RETRY:
         loads_retry(s);
         return true;
+    case ACT_YANK: {              /* the load key, what an operator looks for in the store */
+        struct loads *l = s->st;
+        const char *id = tbl_cursor_id(l->tbl);
+        const char *key = id ? tbl_cell(l->tbl, id, COL_KEY) : NULL;
+        if (key && *key)
+            tui_clipboard(s->tui, key);
+        return true;
+    }
     default:
         return false;
     }

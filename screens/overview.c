@@ -418,10 +418,27 @@ static void overview_enter(struct screen *s)
     }
 }
 
+/* y copies what the line is about (the job id, the dataset's name), not
+ * the row's internal "kind:" key. */
+static void overview_yank(struct screen *s)
+{
+    const char *id = tbl_cursor_id(((struct overview *)s->st)->tbl);
+    const char *colon = id ? strchr(id, ':') : NULL;
+    const char *bare = colon ? colon + 1 : id;
+    if (bare && *bare)
+        tui_clipboard(s->tui, bare);
+    else
+        tui_message(s->tui, TUI_INFO, "nothing to copy on this line");
+}
+
 static bool overview_key(struct screen *s, enum action a, int ch)
 {
     if (a == ACT_ENTER) {
         overview_enter(s);
+        return true;
+    }
+    if (a == ACT_YANK) {
+        overview_yank(s);
         return true;
     }
     return false;

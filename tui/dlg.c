@@ -169,6 +169,11 @@ static void input_key(char *buf, size_t size, int ch)
     }
 }
 
+void dlg_nothing_done(struct tui *t, const char *why)
+{
+    tui_message(t, TUI_WARN, "nothing done: %s", why && why[0] ? why : "the target changed");
+}
+
 static void confirm_ok(struct tui *t, struct dlg *d)
 {
     if (d->typed && strcmp(d->input, d->typed) != 0) {
@@ -180,7 +185,7 @@ static void confirm_ok(struct tui *t, struct dlg *d)
     if (d->still_valid) {
         char why[256] = "";
         if (!d->still_valid(t, d->ud, why, sizeof why)) {
-            tui_message(t, TUI_WARN, "nothing done: %s", why[0] ? why : "the target changed");
+            dlg_nothing_done(t, why);
             dlg_finish(t, d, false);
             return;
         }
@@ -302,13 +307,6 @@ static int wrap(const char *text, int width, char lines[][256], int max_lines)
     return n;
 }
 
-static void button(WINDOW *w, const struct theme *th, const char *label, bool focus)
-{
-    wattrset(w, focus ? theme_attr(th, TH_DIALOG_FOCUS) : theme_attr(th, TH_DIALOG));
-    wprintw(w, "[ %s ]", label);
-    wattrset(w, theme_attr(th, TH_DIALOG));
-}
-
 static void put_fit(WINDOW *w, int y, int x, const char *text, int width)
 {
     char buf[512];
@@ -316,6 +314,24 @@ static void put_fit(WINDOW *w, int y, int x, const char *text, int width)
         return;
     text_fit(text, width, 1, buf, sizeof buf);
     mvwaddstr(w, y, x, buf);
+}
+
+/* A piece of the button row, cut at column limit: a row wider than the
+ * dialog would wrap over its border (a 20-column terminal). */
+static void row_put(WINDOW *w, const char *text, int limit)
+{
+    int y, x;
+    getyx(w, y, x);
+    put_fit(w, y, x, text, limit - x);
+}
+
+static void button(WINDOW *w, const struct theme *th, const char *label, bool focus, int limit)
+{
+    char b[300];
+    snprintf(b, sizeof b, "[ %s ]", label);
+    wattrset(w, focus ? theme_attr(th, TH_DIALOG_FOCUS) : theme_attr(th, TH_DIALOG));
+    row_put(w, b, limit);
+    wattrset(w, theme_attr(th, TH_DIALOG));
 }
 
 static void progress_lines(const struct dlg_progress *p, char lines[4][256])
@@ -454,24 +470,25 @@ void dlg_draw(struct tui *t, bool below_changed)
             wattrset(win, theme_attr(th, TH_DIALOG));
         }
         if (h >= 3) {
+            int limit = w - 2;
             wmove(win, h - 2, 2);
             switch (d->kind) {
             case DLG_YESNO:
-                waddstr(win, "[y/N] ");
-                button(win, th, "No", true);
+                row_put(win, "[y/N] ", limit);
+                button(win, th, "No", true, limit);
                 break;
             case DLG_CONFIRM:
-                button(win, th, "Cancel", d->focus == 0);
-                waddstr(win, "  ");
-                button(win, th, d->ok_label, d->focus == 1);
+                button(win, th, "Cancel", d->focus == 0, limit);
+                row_put(win, "  ", limit);
+                button(win, th, d->ok_label, d->focus == 1, limit);
                 break;
             case DLG_INPUT:
-                waddstr(win, "Enter: OK   Esc: cancel");
+                row_put(win, "Enter: OK   Esc: cancel", limit);
                 break;
             case DLG_PROGRESS:
-                button(win, th, "Cancel", d->focus == 0);
-                waddstr(win, "  ");
-                button(win, th, "Background (Esc)", d->focus == 1);
+                button(win, th, "Cancel", d->focus == 0, limit);
+                row_put(win, "  ", limit);
+                button(win, th, "Background (Esc)", d->focus == 1, limit);
                 break;
             }
         }

@@ -23,6 +23,11 @@ typedef bool (*dlg_check_fn)(struct tui *t, void *ud, char *why, size_t why_size
 /* true when input is acceptable; otherwise why (shown under the line). */
 typedef bool (*dlg_validate_fn)(const char *input, void *ud, char *why, size_t why_size);
 
+/* The refusal of an action whose target changed: "nothing done: why".
+ * The dialog says it when still_valid() says no; a worker that re-reads
+ * the target from the database just before acting says it from done(). */
+void dlg_nothing_done(struct tui *t, const char *why);
+
 /* "question [y/N]": y is yes; n, Enter and Esc are no. */
 void dlg_yesno(struct tui *t, const char *question, dlg_done_fn done, void *ud);
 

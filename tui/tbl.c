@@ -36,6 +36,7 @@ struct tbl {
     char filter[256];
     bool filter_open;
     bool batch_replace;
+    bool batch_newer;            /* tbl_begin_newer(): the batch goes on top */
     struct trow **batch;     /* rows of a replacing batch, in their new order */
     size_t n_batch, cap_batch;
     bool more, fetching, loading;
@@ -48,6 +49,7 @@ struct tbl {
     void *fetch_ud;
     tbl_filter_fn on_filter;
     void *filter_ud;
+    char filter_told[256];       /* what on_filter was last given */
 };
 
 static size_t hash_str(const char *s)
@@ -144,8 +146,15 @@ void tbl_on_filter(struct tbl *t, tbl_filter_fn fn, void *ud)
     t->filter_ud = ud;
 }
 
+void tbl_begin_newer(struct tbl *t)
+{
+    tbl_begin(t, false);
+    t->batch_newer = true;
+}
+
 void tbl_begin(struct tbl *t, bool replace)
 {
+    t->batch_newer = false;
     t->batch_replace = replace;
     t->n_batch = 0;
     for (size_t i = 0; i < t->n; i++)
@@ -207,7 +216,7 @@ void tbl_row(struct tbl *t, const char *id, const char *const *cells, int el_col
     r->seen = true;
     if (r->dirty)
         t->any_dirty = true;
-    if (t->batch_replace)
+    if (t->batch_replace || t->batch_newer)
         batch_push(t, r);
 }
 
@@ -316,6 +325,19 @@ void tbl_end(struct tbl *t, bool more)
             t->rows[kept++] = t->batch[i];
         t->n = kept;
         hash_rebuild(t);
+    } else if (t->batch_newer) {
+        struct trow **rows = xcalloc(t->cap ? t->cap : 1, sizeof *rows);
+        size_t k = 0;
+        for (size_t i = 0; i < t->n_batch; i++)
+            rows[k++] = t->batch[i];
+        for (size_t i = 0; i < t->n; i++)
+            if (!t->rows[i]->seen)
+                rows[k++] = t->rows[i];
+        free(t->rows);
+        t->rows = rows;
+        hash_rebuild(t);
+        more = t->more;
+        t->batch_newer = false;
     }
     t->n_batch = 0;
     t->more = more;
@@ -380,6 +402,7 @@ size_t tbl_marked(const struct tbl *t, const char ***ids)
 size_t tbl_count(const struct tbl *t) { return t->n_view; }
 size_t tbl_loaded(const struct tbl *t) { return t->n; }
 const char *tbl_last_id(const struct tbl *t) { return t->n ? t->rows[t->n - 1]->id : NULL; }
+const char *tbl_first_id(const struct tbl *t) { return t->n ? t->rows[0]->id : NULL; }
 const char *tbl_filter(const struct tbl *t) { return t->filter; }
 bool tbl_filtering(const struct tbl *t) { return t->filter_open; }
 
@@ -409,12 +432,24 @@ static void move_to(struct tbl *t, long long pos)
     maybe_fetch(t);
 }
 
+bool tbl_filter_due(const struct tbl *t)
+{
+    return t->on_filter && strcmp(t->filter, t->filter_told) != 0;
+}
+
+void tbl_filter_flush(struct tbl *t)
+{
+    if (!tbl_filter_due(t))
+        return;
+    snprintf(t->filter_told, sizeof t->filter_told, "%s", t->filter);
+    t->on_filter(t, t->filter, t->filter_ud);
+}
+
+/* The loaded rows are filtered at once; the server is told later. */
 static void filter_changed(struct tbl *t)
 {
     view_rebuild(t);
     t->view_dirty = true;
-    if (t->on_filter)
-        t->on_filter(t, t->filter, t->filter_ud);
 }
 
 static bool filter_key(struct tbl *t, int ch)
@@ -424,8 +459,10 @@ static bool filter_key(struct tbl *t, int ch)
         t->filter[0] = '\0';
         t->filter_open = false;
         filter_changed(t);
+        tbl_filter_flush(t);
     } else if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
         t->filter_open = false;
+        tbl_filter_flush(t);
     } else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
         while (len > 0 && ((unsigned char)t->filter[len - 1] & 0xc0) == 0x80)
             len--;        /* drop a whole UTF-8 character */
@@ -486,6 +523,7 @@ bool tbl_key(struct tbl *t, enum action a, int ch)
         if (t->filter[0]) {                   /* Esc first drops the filter */
             t->filter[0] = '\0';
             filter_changed(t);
+            tbl_filter_flush(t);
             return true;
         }
         return false;

@@ -38,12 +38,24 @@ struct tbl *tbl_new(const struct tbl_col *cols, int n_cols);
 void tbl_free(struct tbl *t);
 
 void tbl_on_fetch(struct tbl *t, tbl_fetch_fn fn, void *ud);
+/* fn is told of the filter once typing pauses: the frame calls
+ * tbl_filter_flush() TBL_FILTER_DEBOUNCE_MS after the last key (at once on
+ * Enter or Esc), so a query per keystroke never ties up the workers. */
 void tbl_on_filter(struct tbl *t, tbl_filter_fn fn, void *ud);
+#define TBL_FILTER_DEBOUNCE_MS 150
+/* The filter changed since fn was last told. */
+bool tbl_filter_due(const struct tbl *t);
+void tbl_filter_flush(struct tbl *t);
 
 /* A batch of rows.  replace: rows not given before tbl_end() go away (a
  * refresh of the first page keeps the pages loaded after it only when
  * replace is false).  more: the source has rows after the last one. */
 void tbl_begin(struct tbl *t, bool replace);
+/* A batch of rows newer than every loaded one (a source whose rows never
+ * change, refreshed by what was added): they go above the loaded rows,
+ * which all stay, and so does the cursor, however far down it is.
+ * tbl_end()'s more is ignored: what lies below is unchanged. */
+void tbl_begin_newer(struct tbl *t);
 void tbl_row(struct tbl *t, const char *id, const char *const *cells, int el_col,
              enum theme_el el);
 void tbl_end(struct tbl *t, bool more);
@@ -59,6 +71,7 @@ size_t tbl_marked(const struct tbl *t, const char ***ids);            /* caller 
 size_t tbl_count(const struct tbl *t);            /* rows shown (after the filter) */
 size_t tbl_loaded(const struct tbl *t);           /* rows loaded */
 const char *tbl_last_id(const struct tbl *t);     /* in source order, for keyset paging */
+const char *tbl_first_id(const struct tbl *t);    /* in source order: the newest loaded row */
 const char *tbl_filter(const struct tbl *t);
 bool tbl_filtering(const struct tbl *t);          /* the / prompt is open */
 void tbl_set_cursor(struct tbl *t, const char *id);

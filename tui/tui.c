@@ -587,23 +587,42 @@ static void check_stopping(struct tui *t)
 
 static void quit_answer(struct tui *t, bool ok, const char *input, void *ud)
 {
+    void (*declined)(struct tui *, void *) = t->quit_declined;
+    void *declined_ud = t->quit_declined_ud;
+    t->quit_declined = NULL;
+    t->quit_declined_ud = NULL;
     if (ok)
         begin_quit(t);
+    else if (declined)
+        declined(t, declined_ud);
 }
 
-static void request_quit(struct tui *t, bool force)
+static void ask_quit(struct tui *t, bool force, const char *verb, void (*declined)(struct tui *t, void *ud),
+                     void *ud)
 {
-    if (t->stopping_since)
+    if (t->stopping_since || t->quit_declined)
         return;
     char what[256] = "";
     if (!force && t->hooks.busy && t->hooks.busy(t, what, sizeof what, t->app)) {
         char q[400];
-        snprintf(q, sizeof q, "Work is running (%s). Quit anyway? It is cancelled; nothing partial is kept.",
-                 what);
+        snprintf(q, sizeof q, "Work is running (%s). %s anyway? It is cancelled; nothing partial is kept.",
+                 what, verb);
+        t->quit_declined = declined;
+        t->quit_declined_ud = ud;
         dlg_yesno(t, q, quit_answer, NULL);
         return;
     }
     begin_quit(t);
+}
+
+static void request_quit(struct tui *t, bool force)
+{
+    ask_quit(t, force, "Quit", NULL, NULL);
+}
+
+void tui_quit(struct tui *t, const char *verb, void (*declined)(struct tui *t, void *ud), void *ud)
+{
+    ask_quit(t, false, verb, declined, ud);
 }
 
 /* Commands. */
@@ -777,6 +796,27 @@ static void handle_mouse(struct tui *t)
     tui_dirty(s, false);
 }
 
+/* The / filter: the loaded rows are filtered at each key, the server only
+ * once typing pauses (whichever table is on top then). */
+static void on_filter_timer(struct loop *loop, void *ud)
+{
+    struct tui *t = ud;
+    t->filter_timer = 0;
+    struct tbl *tb = screen_table(tui_top(t));
+    if (tb)
+        tbl_filter_flush(tb);
+}
+
+static void filter_later(struct tui *t, struct tbl *tb)
+{
+    if (t->filter_timer) {
+        loop_timer_cancel(t->loop, t->filter_timer);
+        t->filter_timer = 0;
+    }
+    if (tbl_filter_due(tb))
+        t->filter_timer = loop_timer_add(t->loop, TBL_FILTER_DEBOUNCE_MS, false, on_filter_timer, t);
+}
+
 static void handle_key(struct tui *t, int ch)
 {
     if (t->timings)
@@ -805,6 +845,7 @@ static void handle_key(struct tui *t, int ch)
         free(names);
         if (hint[0])
             tui_message(t, TUI_INFO, "%s", hint);
+        snprintf(t->cmd_hint, sizeof t->cmd_hint, "%s", hint);
         if (r != CMDLINE_EDITING) {
             t->cmd_open = false;
             if (r == CMDLINE_RUN) {
@@ -828,6 +869,7 @@ static void handle_key(struct tui *t, int ch)
     if (tb && tbl_filtering(tb)) {
         tbl_key(tb, ACT_NONE, ch);
         tui_dirty(s, false);
+        filter_later(t, tb);
         return;
     }
     enum action a = keymap_lookup(t->km, s ? s->ops->name : NULL, ch);
@@ -860,6 +902,7 @@ static void handle_key(struct tui *t, int ch)
         break;
     case ACT_COMMAND:
         cmdline_start(t->cmd);
+        t->cmd_hint[0] = '\0';
         t->cmd_open = true;
         t->stl_dirty = true;
         break;
@@ -893,6 +936,15 @@ static void draw_status(struct tui *t)
     wattrset(w, theme_attr(&t->th, TH_STATUS_LINE));
     if (t->cmd_open) {
         cmdline_draw(t->cmd, w, &t->th);
+        int y, x;
+        getyx(w, y, x);
+        int room = t->cols - x - 2;
+        if (t->cmd_hint[0] && room > 0) {
+            char fit[300];
+            text_fit(t->cmd_hint, room, 1, fit, sizeof fit);
+            wattrset(w, theme_attr(&t->th, TH_DIM));
+            mvwaddstr(w, y, t->cols - text_width(fit), fit);
+        }
         return;
     }
     struct screen *s = tui_top(t);
@@ -1050,7 +1102,7 @@ bool tui_save_display(struct tui *t, const char *path, char *err, size_t err_siz
 
 static bool idle(struct tui *t)
 {
-    if (loop_pending(t->loop))
+    if (loop_pending(t->loop) || t->filter_timer)
         return false;
     if (t->hooks.loading && t->hooks.loading(t, t->app))
         return false;

@@ -59,11 +59,14 @@ struct tui {
     struct dlg *dlg;             /* the top modal dialog, or NULL */
     struct cmdline *cmd;         /* the command line (history, completion) */
     bool cmd_open;
+    char cmd_hint[256];          /* Tab's candidates, shown beside the open : line */
     struct dlg_progress *bg_progress;  /* a progress dialog sent to the background */
     struct dlg_progress *progress_open; /* every progress dialog not yet closed (dlg.c) */
     long long stopping_since;    /* quitting: running operations were cancelled at this
                                   * time (loop_now_ms) and are being waited for; 0 not */
     bool signalled;              /* ended by SIGINT/SIGTERM/SIGHUP: exit status 130 */
+    void (*quit_declined)(struct tui *t, void *ud);  /* tui_quit()'s, while its question is open */
+    void *quit_declined_ud;
     WINDOW *hdr, *body, *stl;    /* header, body, status line */
     int rows, cols;
     bool headless, read_only, mouse, quit, too_small;
@@ -82,6 +85,7 @@ struct tui {
     SCREEN *term;
     FILE *term_out, *term_in;
     unsigned tick_timer;
+    unsigned filter_timer;       /* the / filter's pause before the server is asked */
     int sig_pipe[2];
 };
 
@@ -95,6 +99,10 @@ void tui_free(struct tui *t);
 
 /* Runs until quit.  Returns 0, or 130 when ended by a signal. */
 int tui_run(struct tui *t);
+/* Ends the run as q does: while work is running it asks first ("Work is
+ * running (...). VERB anyway?"), then cancels that work and waits for it.
+ * declined (may be NULL) is called when the operator answers no. */
+void tui_quit(struct tui *t, const char *verb, void (*declined)(struct tui *t, void *ud), void *ud);
 
 /* Screens. */
 struct screen *tui_push(struct tui *t, const struct screen_ops *ops, const char *arg, void *data);

@@ -8,8 +8,9 @@
 #
 # The summary: a piece appends one line per figure to $LK_BENCH_SUMMARY,
 #   figure TAB lakeop TAB peer TAB ratio TAB target TAB verdict
-# (verdict: "met", "NOT met", "unproven" when only a bound was measured and
-# it does not show the target, or "info" for a figure printed beside its
+# (verdict: "met", "NOT met", "not measured" when a figure is missing,
+# "unproven" when only a bound was measured and it does not show the
+# target, or "info" for a figure printed beside its
 # peer with no target); "-" for an empty cell.  A piece that writes none has its
 # own table above; a piece that fails is listed as failed.
 #
@@ -126,7 +127,7 @@ show(["-" * x for x in w])
 for r in rows:
     show(r)
 met = sum(1 for r in rows if r[5] == "met")
-missed = sum(1 for r in rows if r[5] in ("NOT met", "unproven", "FAILED", "malformed"))
+missed = sum(1 for r in rows if r[5] in ("NOT met", "not measured", "unproven", "FAILED", "malformed"))
 info = sum(1 for r in rows if r[5] == "info")
 print("  %d targets met, %d not met or failed, %d figures for information" % (met, missed, info))
 PY

@@ -12,8 +12,18 @@
 # (scripts live at different depths: tests/run.sh, tests/integration/x.sh).
 LK_ROOT=${LK_ROOT:-$(d=$(cd "$(dirname "$0")" && pwd); while [ "$d" != / ] && [ ! -f "$d/Makefile" ]; do d=$(dirname "$d"); done; echo "$d")}
 export LK_ROOT
-LK_BIN=${LK_BIN:-$LK_ROOT/build/san/lakeop}
-[ -x "$LK_BIN" ] || LK_BIN=$LK_ROOT/lakeop
+# Tests run the sanitized build and nothing else: falling back to the
+# release binary would pass a run that no sanitizer watched.  Benchmarks and
+# the demo run the release build (tests/bench/run.sh, demo.sh set LK_BIN).
+if [ -z "${LK_BIN:-}" ]; then
+    case "$0" in
+        */tests/bench/*|tests/bench/*|*/tests/sandbox/*|tests/sandbox/*) LK_BIN=$LK_ROOT/lakeop ;;
+        *)
+            LK_BIN=$LK_ROOT/build/san/lakeop
+            [ -x "$LK_BIN" ] || { echo "$0: $LK_BIN is not built: the tests run under ASan/UBSan (make san)" >&2; exit 2; }
+            ;;
+    esac
+fi
 export LK_BIN
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -90,6 +90,31 @@ if command -v tmux >/dev/null; then
              SELECT id, 'live.csv', 10, now(), extract(epoch FROM now())::bigint, 'archived', 1
                FROM lakeop.datasets WHERE name = 'cubic__dmap__agg_total_trips'" >/dev/null
     lk_check "live: turns fresh on NOTIFY" wait_line '^ *cubic__dmap__agg_total_trips +fresh '
+    # The re-check before starting reads the database: another session
+    # takes the dataset's ingest lock behind the open dialog.
+    printf 'new,%s\n' 1 > "$store/lake-incoming/tui/late.csv"
+    tmux -L "$sock" send-keys -t live / tui_ingest Enter
+    sleep 0.3
+    tmux -L "$sock" send-keys -t live i
+    lk_check "ingest asks first" wait_line 'target: tui_ingest'
+    psql -X -qAt -h "$LK_PG_HOST" -p "$LK_PG_PORT" -U postgres -d "$LD_DB" \
+        -c "SELECT pg_advisory_lock(27755, id::int) FROM lakeop.datasets WHERE name = 'tui_ingest'" \
+        -c "SELECT pg_sleep(20)" >/dev/null 2>&1 &
+    locker=$!
+    i=0
+    while [ $i -lt 50 ] && [ "$(ld_psql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 27755")" = 0 ]; do
+        sleep 0.1; i=$((i + 1))
+    done
+    a0=$(ld_psql "SELECT count(*) FROM lakeop.audit WHERE action = 'ingest'")
+    tmux -L "$sock" send-keys -t live Tab Enter
+    lk_check "ingest refused: the dataset is being ingested elsewhere" \
+        wait_line 'nothing done: dataset tui_ingest is being ingested by another session now'
+    a1=$(ld_psql "SELECT count(*) FROM lakeop.audit WHERE action = 'ingest'")
+    n=$(ld_psql "SELECT count(*) FROM lakeop.loads WHERE key LIKE '%late.csv'")
+    [ "$a1" = "$a0" ] && [ "$n" = 0 ] && [ -f "$store/lake-incoming/tui/late.csv" ] \
+        && lk_pass "the refused ingest started nothing" \
+        || lk_fail "the refused ingest started nothing" "audit $a0 -> $a1, $n loads for late.csv"
+    kill $locker 2>/dev/null; wait $locker 2>/dev/null
     tmux -L "$sock" send-keys -t live q
     sleep 1
     tui_no_asan "$d/live.err"

@@ -109,5 +109,40 @@ st=$(ld_psql "SELECT string_agg(status, ',' ORDER BY id) FROM lakeop.loads WHERE
 [ "$st" = "errored,errored" ] && lk_pass "read-only changed nothing" || lk_fail "read-only changed nothing" "$st"
 tui_no_asan "$d/loads-ro.err"
 
+# The re-check before acting reads the database, not the table: the load
+# is made ready behind the open dialog; confirming then does nothing.
+TUI_DIR=$d
+tui_tmux_init
+tui_tmux_start recheck 180 30
+tui_wait_for recheck "Overview" 20 >/dev/null
+tui_keys recheck : "loads errored" Enter
+tui_keys recheck / retryme-1 Enter
+if tui_wait_for recheck "retryme-1.csv" 20 >/dev/null; then
+    tui_keys recheck R
+    tui_wait_for recheck "target: $id1" 10 >/dev/null
+    n0=$(ld_psql "SELECT count(*) FROM lakeop.audit WHERE action = 'load.retry'")
+    f0=$(find "$store" -name 'retryme-1*' | sort)
+    ld_psql "UPDATE lakeop.loads SET status = 'ready' WHERE id = $id1" >/dev/null
+    tui_keys recheck Tab Enter
+    if out=$(tui_wait_for recheck "nothing done: load $id1 is ready now, not errored" 10); then
+        lk_pass "a target changed behind the dialog is refused"
+    else
+        lk_fail "a target changed behind the dialog is refused" "$out"
+    fi
+    st=$(ld_psql "SELECT status FROM lakeop.loads WHERE id = $id1")
+    n1=$(ld_psql "SELECT count(*) FROM lakeop.audit WHERE action = 'load.retry'")
+    f1=$(find "$store" -name 'retryme-1*' | sort)
+    if [ "$st" = ready ] && [ "$n1" = "$n0" ] && [ "$f1" = "$f0" ]; then
+        lk_pass "the refused retry changed nothing"
+    else
+        lk_fail "the refused retry changed nothing" "status $st, audit rows $n0 -> $n1, files $f0 -> $f1"
+    fi
+else
+    lk_fail "a target changed behind the dialog is refused" "the errored load is not listed"
+fi
+tui_keys recheck q
+tui_wait_exit recheck >/dev/null
+tui_no_asan "$d/recheck.err"
+
 [ -n "${LD_KEEP:-}" ] && cp -r "$d" "$LD_KEEP"
 lk_done

@@ -81,6 +81,10 @@ s3.endpoint     = file://$TUI_DIR/lake
 [object "Account"]
 zoql  = SELECT Id, Name FROM Account
 raw   = s3://raw-account/Account.csv
+
+[env "CODE2"]
+database        = $DB
+operator        = alice
 EOF
 chmod 600 "$TUI_DIR/config"
 export LAKEOP_CONFIG="$TUI_DIR/config" HOME="$TUI_DIR/home" XDG_STATE_HOME="$TUI_DIR/home/state" ZSECRET=s3cret TZ=UTC
@@ -200,6 +204,30 @@ nothing_at_target signal
 [ "$(psql_q "SELECT count(*) FROM lakeop.audit WHERE action = 'copy' AND target = '$F' AND message LIKE '%cancelled%'")" = 2 ] &&
     lk_pass "signal: the audit says cancelled" || lk_fail "signal: audit" "$(psql_q "SELECT result, message FROM lakeop.audit WHERE action = 'copy'")"
 tui_no_asan "$TUI_DIR/signal.err"
+zuora_ctl DELETE /_control/fault >/dev/null
+
+# ---- :env while a copy runs: asked as q is; no stays; yes cancels ---------
+zuora_ctl POST /_control/fault "{\"match\":\"GET /v1/file/$F\",\"delay_ms\":60000,\"times\":-1}" >/dev/null
+start_copy envsw "$J"
+to_background_and_close envsw
+tui_keys envsw : "env CODE2" Enter
+lk_check "env: :env asks first while the copy runs" tui_wait_for envsw "(copying files to the raw buckets). Switch to"
+tui_keys envsw n
+lk_check "env: no stays on the environment" tui_wait_for envsw "staying on CODE"
+tui_screen envsw | grep -qF "Copy to the raw buckets" && lk_pass "env: no left the copy running" ||
+    lk_fail "env: no left the copy running" "$(tui_screen envsw)"
+tui_keys envsw : "env CODE2" Enter
+lk_check "env: asked again" tui_wait_for envsw "(copying files to the raw buckets). Switch to"
+tui_keys envsw y
+lk_check "env: yes switches" tui_wait_for envsw " CODE2 " 20
+nothing_at_target envsw
+[ "$(psql_q "SELECT count(*) FROM lakeop.audit WHERE action = 'copy' AND target = '$F' AND message LIKE '%cancelled%'")" = 3 ] &&
+    lk_pass "env: the copy was cancelled, not waited for" || lk_fail "env: audit" "$(psql_q "SELECT result, message FROM lakeop.audit WHERE action = 'copy'")"
+tui_keys envsw q
+tui_wait_exit envsw >/dev/null
+[ "$(cat "$TUI_DIR/envsw.exit" 2>/dev/null)" = 0 ] && lk_pass "env: exit status 0" ||
+    lk_fail "env: exit status 0" "$(cat "$TUI_DIR/envsw.exit" 2>/dev/null) $(tail -20 "$TUI_DIR/envsw.err")"
+tui_no_asan "$TUI_DIR/envsw.err"
 zuora_ctl DELETE /_control/fault >/dev/null
 
 lk_done

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <curses.h>
 
+#include "cmdline.h"
 #include "keymap.h"
 
 static void test_defaults(void **state)
@@ -107,6 +108,40 @@ static void test_action_table(void **state)
         assert_int_equal(action_by_name(action_name((enum action)a)), a);
 }
 
+static void type(struct cmdline *c, const char *keys, const char *const *names, size_t n, char *hint)
+{
+    for (const char *p = keys; *p; p++)
+        cmdline_key(c, (unsigned char)*p, names, n, hint, 256);
+}
+
+/* Tab on the : line: a unique prefix completes the word (and a space);
+ * several extend to their common part and list the candidates; the
+ * argument is never completed. */
+static void test_cmdline_tab_completion(void **state)
+{
+    (void)state;
+    static const char *const names[] = { "audit", "datasets", "loads", "log", "q" };
+    const size_t n = sizeof names / sizeof names[0];
+    char hint[256];
+    struct cmdline *c = cmdline_new(NULL);
+    cmdline_start(c);
+    type(c, "au\t", names, n, hint);
+    assert_string_equal(cmdline_text(c), "audit ");
+    cmdline_start(c);
+    type(c, "l\t", names, n, hint);
+    assert_string_equal(cmdline_text(c), "lo");
+    assert_string_equal(hint, "loads log");
+    type(c, "a\t", names, n, hint);
+    assert_string_equal(cmdline_text(c), "loads ");
+    type(c, "err\t", names, n, hint);
+    assert_string_equal(cmdline_text(c), "loads err");
+    assert_int_equal(cmdline_key(c, '\n', names, n, hint, sizeof hint), CMDLINE_RUN);
+    cmdline_start(c);
+    type(c, "zz\t", names, n, hint);
+    assert_string_equal(cmdline_text(c), "zz");
+    cmdline_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -116,6 +151,7 @@ int main(void)
         cmocka_unit_test(test_user_bind_checks_the_screen),
         cmocka_unit_test(test_key_names_round_trip),
         cmocka_unit_test(test_action_table),
+        cmocka_unit_test(test_cmdline_tab_completion),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -124,6 +124,17 @@ static void test_filter_sort_mark(void **state)
     tbl_free(t);
 }
 
+/* Lines a and b of the pad were drawn since untouchwin(), and no other. */
+static void only_touched(WINDOW *w, int a, int b)
+{
+    for (int y = 0; y < getmaxy(w); y++) {
+        if (y == a || y == b)
+            assert_true(is_linetouched(w, y));
+        else
+            assert_false(is_linetouched(w, y));
+    }
+}
+
 static void test_draw_only_what_changed(void **state)
 {
     (void)state;
@@ -144,13 +155,99 @@ static void test_draw_only_what_changed(void **state)
     char line[64];
     mvwinnstr(w, 1, 0, line, 29);
     assert_non_null(strstr(line, "^[]52;c;x^Gname"));
+    /* One step down repaints the row the cursor left and the one it is
+     * on (pad lines 1 and 2 under the header); no other line is touched. */
+    untouchwin(w);
     tbl_key(t, ACT_MOVE_DOWN, 0);
     assert_true(tbl_needs_draw(t));
     assert_true(tbl_draw(t, w, &th, false));
+    only_touched(w, 1, 2);
+    /* A refresh that changes one row's cells repaints that row (and the
+     * cursor's, line 2), not the rows that stayed the same. */
+    untouchwin(w);
+    tbl_begin(t, true);
+    tbl_row(t, "1", evil, -1, TH_NORMAL);
+    add(t, 2, 4);
+    const char *changed[] = { "5", "renamed" };
+    tbl_row(t, "5", changed, -1, TH_NORMAL);
+    add(t, 6, 30);
+    tbl_end(t, false);
+    assert_true(tbl_draw(t, w, &th, false));
+    only_touched(w, 2, 5);
     tbl_free(t);
     delwin(w);
     endwin();
     delscreen(scr);
+}
+
+static int filter_calls;
+static char filter_seen[64];
+static void on_filter(struct tbl *t, const char *filter, void *ud)
+{
+    filter_calls++;
+    snprintf(filter_seen, sizeof filter_seen, "%s", filter);
+}
+
+/* Typing a server-side filter filters the loaded rows at each key but
+ * tells the server only when flushed (the frame does after a pause) or on
+ * Enter; a flush with nothing new asks nothing. */
+static void test_filter_debounced(void **state)
+{
+    (void)state;
+    struct tbl *t = tbl_new(TEST_COLS, 2);
+    tbl_on_filter(t, on_filter, NULL);
+    tbl_begin(t, true);
+    add(t, 1, 30);
+    tbl_end(t, false);
+    filter_calls = 0;
+    tbl_key(t, ACT_FILTER, '/');
+    const char *typed = "row b1";
+    for (const char *p = typed; *p; p++)
+        tbl_key(t, ACT_NONE, (unsigned char)*p);
+    assert_int_equal(filter_calls, 0);
+    assert_true(tbl_filter_due(t));
+    assert_int_equal(tbl_count(t), 5);             /* row b1, b10, b13, b16, b19 */
+    tbl_filter_flush(t);
+    assert_int_equal(filter_calls, 1);
+    assert_string_equal(filter_seen, "row b1");
+    tbl_filter_flush(t);
+    assert_int_equal(filter_calls, 1);
+    tbl_key(t, ACT_NONE, '0');
+    assert_int_equal(filter_calls, 1);
+    tbl_key(t, ACT_NONE, '\n');                    /* Enter: at once */
+    assert_int_equal(filter_calls, 2);
+    assert_string_equal(filter_seen, "row b10");
+    assert_false(tbl_filter_due(t));
+    tbl_free(t);
+}
+
+/* Rows newer than every loaded one go on top; all loaded rows and the
+ * cursor stay, however far down; a row given twice is kept once. */
+static void test_newer_rows_on_top(void **state)
+{
+    (void)state;
+    struct tbl *t = tbl_new(TEST_COLS, 2);
+    tbl_begin(t, true);
+    for (int i = 600; i >= 1; i--)
+        add(t, i, i);
+    tbl_end(t, true);
+    tbl_key(t, ACT_LAST, 0);
+    assert_string_equal(tbl_cursor_id(t), "1");
+    tbl_begin_newer(t);
+    add(t, 602, 602);
+    add(t, 601, 601);
+    add(t, 601, 601);
+    tbl_end(t, false);
+    assert_int_equal(tbl_loaded(t), 602);
+    assert_string_equal(tbl_first_id(t), "602");
+    assert_string_equal(tbl_last_id(t), "1");
+    assert_string_equal(tbl_cursor_id(t), "1");
+    tbl_key(t, ACT_FIRST, 0);
+    assert_string_equal(tbl_cursor_id(t), "602");
+    tbl_key(t, ACT_MOVE_DOWN, 0);
+    tbl_key(t, ACT_MOVE_DOWN, 0);
+    assert_string_equal(tbl_cursor_id(t), "600");
+    tbl_free(t);
 }
 
 int main(void)
@@ -160,6 +257,8 @@ int main(void)
         cmocka_unit_test(test_paging_asks_for_more),
         cmocka_unit_test(test_filter_sort_mark),
         cmocka_unit_test(test_draw_only_what_changed),
+        cmocka_unit_test(test_filter_debounced),
+        cmocka_unit_test(test_newer_rows_on_top),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
