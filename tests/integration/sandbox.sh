@@ -7,9 +7,6 @@
 # path runs twice in the same folder and leaves nothing running.
 . "$(dirname "$0")/../lib/common.sh"
 set -u
-LK_BIN=$LK_ROOT/build/san/lakeop
-[ -x "$LK_BIN" ] || LK_BIN=$LK_ROOT/lakeop
-export LK_BIN
 . "$LK_ROOT/tests/sandbox/sandbox.sh"
 
 T=$(lk_tmpdir)
