@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 
 DEBS="pkg-config libncurses-dev libcurl4-openssl-dev libjansson-dev libpq-dev libcsv-dev zlib1g-dev
-libcmocka-dev postgresql tmux miller hyperfine groff-base man-db curl time"
+libcmocka-dev postgresql tmux miller hyperfine groff-base man-db curl time gdb openssl"
 
 missing=""
 for p in $DEBS; do
