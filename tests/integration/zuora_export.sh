@@ -162,6 +162,27 @@ expect_rc "--json: exit 0" 0
 python3 -c "import json,sys; d=json.load(open('$OUT')); sys.exit(0 if d['job']['status']=='submitted' else 1)" \
     && lk_pass "--json: the submitted job" || lk_fail "--json" "$(head -c 300 "$OUT")"
 
+# ---- a submit is never sent twice once Zuora may have received it
+before=$(submits)
+zuora_ctl POST /_control/fault '{"match":"POST /v1/batch-query","status":502,"times":1}' >/dev/null
+run export --from "$D" --object Contact --yes
+expect_rc "502 on submit: exit 1" 1
+[ "$(submits)" = $((before + 1)) ] && lk_pass "502 on submit: exactly one submit reached Zuora" || lk_fail "502 not resent" "$before -> $(submits)"
+has "502 on submit: says Zuora may have it and it was not resent" "$ERR" "Zuora may have received the export, so lakeop did not send it again"
+[ "$(audits)" = "failed:$D:false" ] && lk_pass "502 on submit: audited as failed" || lk_fail "502 audited" "$(audits)"
+before=$(submits)
+zuora_ctl POST /_control/fault '{"match":"POST /v1/batch-query","drop":true,"times":1}' >/dev/null
+run export --from "$D" --object Contact --yes
+expect_rc "connection cut on submit: exit 1" 1
+[ "$(submits)" = $((before + 1)) ] && lk_pass "cut connection on submit: exactly one submit" || lk_fail "cut not resent" "$before -> $(submits)"
+has "cut connection: says so" "$ERR" "did not send it again"
+before=$(submits)
+zuora_ctl POST /_control/fault '{"match":"POST /v1/batch-query","status":429,"retry_after":1,"times":1}' >/dev/null
+run export --from "$D" --object Contact --yes
+expect_rc "429 on submit: retried after Retry-After, exit 0" 0
+[ "$(submits)" = $((before + 2)) ] && lk_pass "429 on submit: refused before any work, sent once more" || lk_fail "429 resent" "$before -> $(submits)"
+zuora_ctl DELETE /_control/fault >/dev/null
+
 # ---- nothing half-stored
 n=$(sql "SELECT count(*) FROM lakeop.zuora_jobs j WHERE NOT EXISTS (SELECT 1 FROM lakeop.zuora_batches b WHERE b.job_id = j.job_id)")
 [ "$n" = 0 ] && lk_pass "every stored job has its batches" || lk_fail "jobs without batches" "$n"
