@@ -168,11 +168,38 @@ static void progress_line(struct cli *cli, const struct zuora_job *job)
     free(status);
 }
 
+long long jobs_watch_ceiling_ms(void)
+{
+    const char *v = getenv("LAKEOP_WATCH_CEILING");
+    if (v && *v) {
+        char *end;
+        long long s = strtoll(v, &end, 10);
+        if (!*end && s >= 1 && s <= 7 * 86400)
+            return s * 1000;
+    }
+    return (long long)WATCH_DEFAULT_CEILING_S * 1000;
+}
+
+static void poll_failed(struct cli *cli, const struct watch *w, const struct lk_error *err)
+{
+    char line[1400];
+    if (w->gave_up)
+        fprintf(cli->errf, "lakeop: poll failed: ");
+    else
+        fprintf(cli->errf, "lakeop: poll failed, retrying in %lld s: ", watch_wait_ms(w, mono_ms()) / 1000);
+    cli_print_inert(cli, cli->errf, err_text(err, line, sizeof line));
+    fputc('\n', cli->errf);
+}
+
 int jobs_cli_watch(struct cli *cli, struct lk_ctx *ctx, struct zuora_client *zc, const char *job_id,
                    long long interval_ms)
 {
     struct watch w;
     watch_init(&w, interval_ms, mono_ms());
+    const long long ceiling_ms = jobs_watch_ceiling_ms();
+    watch_set_ceiling(&w, ceiling_ms, mono_ms());
+    /* The watch spaces its own retries: one request per poll. */
+    zuora_client_set_attempts(zc, 1);
     struct zuora_job last = { 0 };
     struct lk_error err;
     err_clear(&err);
@@ -191,13 +218,11 @@ int jobs_cli_watch(struct cli *cli, struct lk_ctx *ctx, struct zuora_client *zc,
             return cli_fail(cli, &err);
         }
         if (st != LK_OK) {
-            watch_end_error(&w, mono_ms(), zuora_client_retry_after(zc));
-            if (cli->stderr_tty && !w.gave_up) {
-                char line[1400];
-                fprintf(cli->errf, "poll failed, retrying in %lld s: ", watch_wait_ms(&w, mono_ms()) / 1000);
-                cli_print_inert(cli, cli->errf, err_text(&err, line, sizeof line));
-                fputc('\n', cli->errf);
-            }
+            if (err.retryable)
+                watch_end_error(&w, mono_ms(), zuora_client_retry_after(zc));
+            else
+                watch_end_fatal(&w);
+            poll_failed(cli, &w, &err);
             continue;
         }
         store_answer(cli, ctx, &job);
@@ -213,8 +238,22 @@ int jobs_cli_watch(struct cli *cli, struct lk_ctx *ctx, struct zuora_client *zc,
     free(last_status);
     if (w.gave_up) {
         zuora_job_free(&last);
-        err_prefix(&err, "gave up watching job %s after %d failed polls", job_id, w.failures);
+        if (err.retryable)
+            err_prefix(&err, "gave up watching job %s after %d failed polls", job_id, w.failures);
+        else
+            err_prefix(&err, "stopped watching job %s (asking again would not help)", job_id);
         return cli_fail(cli, &err);
+    }
+    if (w.timed_out) {
+        char *status = last.status ? text_inert(last.status) : xstrdup("not known");
+        fprintf(cli->errf, "lakeop: gave up watching job ");
+        cli_print_inert(cli, cli->errf, job_id);
+        fprintf(cli->errf, " after %lld s: it is still %s, longer than Zuora lets a job run (8 hours); it is "
+                "probably stuck: look at it in Zuora, or cancel it in the console (LAKEOP_WATCH_CEILING "
+                "sets this limit)\n", ceiling_ms / 1000, status);
+        free(status);
+        zuora_job_free(&last);
+        return LK_FAIL;
     }
     jobs_cli_print_job(cli, &last, "zuora");
     fflush(cli->out);
