@@ -194,6 +194,31 @@ static enum lk_status check_ingested(struct lk_ctx *ctx, struct export_object *o
     return LK_OK;
 }
 
+enum lk_status export_note_last_completed(struct lk_ctx *ctx, struct zuora_client *zc, char *job_id_out,
+                                          size_t job_id_size, struct lk_error *err)
+{
+    const struct cfg_env *env = ctx->env;
+    if (job_id_out && job_id_size)
+        job_id_out[0] = '\0';
+    if (!env->zuora_partner || !*env->zuora_partner || !env->zuora_project || !*env->zuora_project)
+        return LK_OK;
+    struct zuora_job job;
+    enum lk_status st = zuora_last_completed(zc, &job, err);
+    if (st == LK_NOTFOUND) {
+        err_clear(err);
+        return LK_OK;   /* a new session: nothing completed yet */
+    }
+    if (st == LK_OK) {
+        st = jobstore_save_job(ctx->db, env->name, &job, JOBSTORE_SCHEDULED, NULL, env->zuora_timezone, err);
+        if (st == LK_OK && job_id_out)
+            snprintf(job_id_out, job_id_size, "%s", job.id);
+    }
+    zuora_job_free(&job);
+    if (st != LK_OK)
+        err_prefix(err, "asking Zuora for the last completed job of %s/%s", env->zuora_partner, env->zuora_project);
+    return st;
+}
+
 enum lk_status export_plan_build(struct lk_ctx *ctx, const char *from, const char *const *names,
                                  size_t n_names, bool force, long long now_unix,
                                  struct export_plan *plan, struct lk_error *err)
@@ -205,6 +230,13 @@ enum lk_status export_plan_build(struct lk_ctx *ctx, const char *from, const cha
     plan->forced = force;
     if (env->n_objects == 0)
         return err_set(err, LK_USAGE, "no [object \"NAME\"] sections are configured: nothing to export");
+    /* The scheduled exporter moves the session too: its last job must
+     * count before anything is decided. */
+    struct zuora_client *zc = zuora_client_for(ctx);
+    st = export_note_last_completed(ctx, zc, NULL, 0, err);
+    zuora_client_free(zc);
+    if (st != LK_OK)
+        return st;
     size_t n = n_names ? n_names : env->n_objects;
     if (n > 50)
         return err_set(err, LK_USAGE, "Zuora takes at most 50 queries per job; %zu objects were selected", n);
