@@ -100,6 +100,14 @@ void jobs_cli_print_job(struct cli *cli, const struct zuora_job *job, const char
     if (job->start_time) {
         fputs("\nstarted  ", f);
         field(f, job->start_time, 0);
+        /* The plain form is the tenant's wall-clock time (ZUORA.md). */
+        if (!job->start_has_zone && job->start_unix) {
+            const char *tz = cli->env && cli->env->zuora_timezone && *cli->env->zuora_timezone
+                                 ? cli->env->zuora_timezone : "America/Los_Angeles";
+            fputs(" (", f);
+            field(f, tz, 0);
+            fputc(')', f);
+        }
     }
     if (job->incremental_time) {
         fputs("\nincrementalTime ", f);
