@@ -365,6 +365,42 @@ char *export_plan_json(const struct export_plan *plan)
     return text;
 }
 
+char *export_audit_params(const char *from, const struct export_plan *plan, bool force)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "from", json_string(from ? from : ""));
+    json_object_set_new(root, "incrementalTime",
+                        plan && plan->incremental_time[0] ? json_string(plan->incremental_time) : json_null());
+    json_t *objs = json_array();
+    json_t *overridden = json_array();
+    for (size_t i = 0; plan && i < plan->n_objects; i++) {
+        const struct export_object *o = &plan->objects[i];
+        json_array_append_new(objs, json_string(o->object->name));
+        if (force && o->checked && !o->safe) {
+            char *line = xasprintf("%s: %s", o->object->name, o->problem);
+            json_array_append_new(overridden, json_string(line));
+            free(line);
+        }
+    }
+    json_object_set_new(root, "objects", objs);
+    json_object_set_new(root, "force", json_boolean(force));
+    if (json_array_size(overridden))
+        json_object_set_new(root, "overridden", overridden);
+    else
+        json_decref(overridden);
+    if (plan && plan->n_objects) {
+        json_error_t je;
+        char *text = export_plan_json(plan);
+        json_t *pj = json_loads(text, 0, &je);
+        free(text);
+        if (pj)
+            json_object_set_new(root, "plan", pj);
+    }
+    char *text = jx_dump(root);
+    json_decref(root);
+    return text;
+}
+
 enum lk_status export_submit(struct lk_ctx *ctx, struct zuora_client *zc,
                              const struct export_plan *plan, struct zuora_job *job_out,
                              struct lk_error *err)

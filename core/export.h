@@ -84,6 +84,12 @@ void export_refusal_text(const struct export_plan *plan, struct buf *out);
 /* The plan as a JSON object (for --json and the audit); caller frees. */
 char *export_plan_json(const struct export_plan *plan);
 
+/* The audit's parameters of a submit (or its refusal): from,
+ * incrementalTime, the objects' names, force, the plan (export_plan_json:
+ * per object full or incremental, and why) and, with force, the problems
+ * it overrode ("overridden").  plan may be NULL.  Caller frees. */
+char *export_audit_params(const char *from, const struct export_plan *plan, bool force);
+
 /* Asks Zuora for the session's last completed job and stores it (origin
  * scheduled when lakeop did not submit it), so that the scheduled
  * exporter's jobs count in the plan, the ingestion check and the job

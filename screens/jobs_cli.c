@@ -71,13 +71,16 @@ static void field(FILE *f, const char *text, int width)
     free(inert);
 }
 
-void jobs_cli_print_job(struct cli *cli, const struct zuora_job *job, const char *source)
+void jobs_cli_print_job(struct cli *cli, const struct zuora_job *job, const char *source, const char *plan_json)
 {
     FILE *f = cli->out;
     if (cli->json) {
         json_error_t je;
         json_t *raw = job->json ? json_loads(job->json, 0, &je) : NULL;
         json_t *root = json_object();
+        json_t *plan = plan_json ? json_loads(plan_json, 0, &je) : NULL;
+        if (plan)
+            json_object_set_new(root, "plan", plan);
         json_object_set_new(root, "source", json_string(source));
         json_object_set_new(root, "outcome", json_string(outcome_name(zuora_job_outcome(job))));
         json_object_set_new(root, "job", raw ? raw : json_null());
@@ -201,7 +204,7 @@ static void poll_failed(struct cli *cli, const struct watch *w, const struct lk_
 }
 
 int jobs_cli_watch(struct cli *cli, struct lk_ctx *ctx, struct zuora_client *zc, const char *job_id,
-                   long long interval_ms)
+                   long long interval_ms, const char *plan_json)
 {
     struct watch w;
     watch_init(&w, interval_ms, mono_ms());
@@ -264,7 +267,7 @@ int jobs_cli_watch(struct cli *cli, struct lk_ctx *ctx, struct zuora_client *zc,
         zuora_job_free(&last);
         return LK_FAIL;
     }
-    jobs_cli_print_job(cli, &last, "zuora");
+    jobs_cli_print_job(cli, &last, "zuora", plan_json);
     fflush(cli->out);
     int rc = zuora_job_outcome(&last) == ZUORA_COMPLETED ? 0 : 1;
     if (rc) {
@@ -314,7 +317,7 @@ int cli_job(struct cli *cli, int argc, char **argv)
         return rc;
     struct zuora_client *zc = zuora_client_new(ctx.env, ctx.http);
     if (watch) {
-        rc = jobs_cli_watch(cli, &ctx, zc, job_id, interval_ms);
+        rc = jobs_cli_watch(cli, &ctx, zc, job_id, interval_ms, NULL);
         zuora_client_free(zc);
         return rc;
     }
@@ -325,7 +328,7 @@ int cli_job(struct cli *cli, int argc, char **argv)
     zuora_client_free(zc);
     if (st == LK_OK) {
         store_answer(cli, &ctx, &job);
-        jobs_cli_print_job(cli, &job, "zuora");
+        jobs_cli_print_job(cli, &job, "zuora", NULL);
         zuora_job_free(&job);
         return 0;
     }
@@ -343,7 +346,7 @@ int cli_job(struct cli *cli, int argc, char **argv)
     cli_print_inert(cli, cli->errf, job_id);
     fprintf(cli->errf, "; showing the copy stored in the job history (origin %s)\n", origin ? origin : "-");
     free(origin);
-    jobs_cli_print_job(cli, &job, "history");
+    jobs_cli_print_job(cli, &job, "history", NULL);
     zuora_job_free(&job);
     return 0;
 }

@@ -13,10 +13,12 @@
  * (jobs_watch_ceiling_ms).  Returns 0 completed, 1 failed (or gave up, or
  * timed out), 4 unknown job.  Sets zc to one attempt per poll. */
 int jobs_cli_watch(struct cli *cli, struct lk_ctx *ctx, struct zuora_client *zc, const char *job_id,
-                   long long interval_ms);
+                   long long interval_ms, const char *plan_json);
 
-/* Prints a job for people (untrusted text inert) or as JSON. */
-void jobs_cli_print_job(struct cli *cli, const struct zuora_job *job, const char *source);
+/* Prints a job for people (untrusted text inert) or as JSON; plan_json
+ * (may be NULL: export_plan_json) becomes the document's "plan", so that
+ * export --json prints one document. */
+void jobs_cli_print_job(struct cli *cli, const struct zuora_job *job, const char *source, const char *plan_json);
 
 /* How long a watch may last: WATCH_DEFAULT_CEILING_S, or
  * LAKEOP_WATCH_CEILING (whole seconds, 1 to 7 days) for tests and for
