@@ -341,9 +341,12 @@ static void setup(struct http_client *c, const struct http_request *req, struct 
     curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(e, CURLOPT_XFERINFODATA, a);
     /* libcurl silently resends a request whose reused connection died
-     * before any answer: never one that must not arrive twice. */
-    if (req->not_idempotent)
+     * before any answer: never one that must not arrive twice.  Its own
+     * connection is closed after it, so that none lingers. */
+    if (req->not_idempotent) {
         curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    }
     if (headers)
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
 
