@@ -213,24 +213,20 @@ m=$(sql "SELECT result || ':' || message FROM lakeop.audit WHERE action = 'expor
 [ "$m" = "refused:export of more than 30 days not confirmed" ] && lk_pass "declined: audited" || lk_fail "declined audited" "$m"
 
 # ---- a submit is never sent twice once Zuora may have received it
-before=$(submits)
-zuora_ctl POST /_control/fault '{"match":"POST /v1/batch-query","status":502,"times":1}' >/dev/null
-run export --from "$D" --object Contact --yes
-expect_rc "502 on submit: exit 1" 1
-[ "$(submits)" = $((before + 1)) ] && lk_pass "502 on submit: exactly one submit reached Zuora" || lk_fail "502 not resent" "$before -> $(submits)"
+submit_with_fault() {   # NAME FAULT-JSON EXPECTED-RC SUBMITS-EXPECTED-AT-ZUORA
+    before=$(submits)
+    zuora_ctl POST /_control/fault "$2" >/dev/null
+    run export --from "$D" --object Contact --yes
+    expect_rc "$1: exit $3" "$3"
+    [ "$(submits)" = $((before + $4)) ] && lk_pass "$1: $4 submit(s) reached Zuora" || lk_fail "$1: submits" "$before -> $(submits)"
+}
+submit_with_fault "502 on submit" '{"match":"POST /v1/batch-query","status":502,"times":1}' 1 1
 has "502 on submit: says Zuora may have it and it was not resent" "$ERR" "Zuora may have received the export, so lakeop did not send it again"
 [ "$(audits)" = "failed:$D:false" ] && lk_pass "502 on submit: audited as failed" || lk_fail "502 audited" "$(audits)"
-before=$(submits)
-zuora_ctl POST /_control/fault '{"match":"POST /v1/batch-query","drop":true,"times":1}' >/dev/null
-run export --from "$D" --object Contact --yes
-expect_rc "connection cut on submit: exit 1" 1
-[ "$(submits)" = $((before + 1)) ] && lk_pass "cut connection on submit: exactly one submit" || lk_fail "cut not resent" "$before -> $(submits)"
+submit_with_fault "connection cut on submit" '{"match":"POST /v1/batch-query","drop":true,"times":1}' 1 1
 has "cut connection: says so" "$ERR" "did not send it again"
-before=$(submits)
-zuora_ctl POST /_control/fault '{"match":"POST /v1/batch-query","status":429,"retry_after":1,"times":1}' >/dev/null
-run export --from "$D" --object Contact --yes
-expect_rc "429 on submit: retried after Retry-After, exit 0" 0
-[ "$(submits)" = $((before + 2)) ] && lk_pass "429 on submit: refused before any work, sent once more" || lk_fail "429 resent" "$before -> $(submits)"
+# A 429 is a refusal before any work: sent once more after Retry-After.
+submit_with_fault "429 on submit" '{"match":"POST /v1/batch-query","status":429,"retry_after":1,"times":1}' 0 2
 zuora_ctl DELETE /_control/fault >/dev/null
 
 # ---- nothing half-stored
