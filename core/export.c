@@ -194,6 +194,31 @@ static enum lk_status check_ingested(struct lk_ctx *ctx, struct export_object *o
     return LK_OK;
 }
 
+enum lk_status export_note_last_completed(struct lk_ctx *ctx, struct zuora_client *zc, char *job_id_out,
+                                          size_t job_id_size, struct lk_error *err)
+{
+    const struct cfg_env *env = ctx->env;
+    if (job_id_out && job_id_size)
+        job_id_out[0] = '\0';
+    if (!env->zuora_partner || !*env->zuora_partner || !env->zuora_project || !*env->zuora_project)
+        return LK_OK;
+    struct zuora_job job;
+    enum lk_status st = zuora_last_completed(zc, &job, err);
+    if (st == LK_NOTFOUND) {
+        err_clear(err);
+        return LK_OK;   /* a new session: nothing completed yet */
+    }
+    if (st == LK_OK) {
+        st = jobstore_save_job(ctx->db, env->name, &job, JOBSTORE_SCHEDULED, NULL, env->zuora_timezone, err);
+        if (st == LK_OK && job_id_out)
+            snprintf(job_id_out, job_id_size, "%s", job.id);
+    }
+    zuora_job_free(&job);
+    if (st != LK_OK)
+        err_prefix(err, "asking Zuora for the last completed job of %s/%s", env->zuora_partner, env->zuora_project);
+    return st;
+}
+
 enum lk_status export_plan_build(struct lk_ctx *ctx, const char *from, const char *const *names,
                                  size_t n_names, bool force, long long now_unix,
                                  struct export_plan *plan, struct lk_error *err)
@@ -205,6 +230,13 @@ enum lk_status export_plan_build(struct lk_ctx *ctx, const char *from, const cha
     plan->forced = force;
     if (env->n_objects == 0)
         return err_set(err, LK_USAGE, "no [object \"NAME\"] sections are configured: nothing to export");
+    /* The scheduled exporter moves the session too: its last job must
+     * count before anything is decided. */
+    struct zuora_client *zc = zuora_client_for(ctx);
+    st = export_note_last_completed(ctx, zc, NULL, 0, err);
+    zuora_client_free(zc);
+    if (st != LK_OK)
+        return st;
     size_t n = n_names ? n_names : env->n_objects;
     if (n > 50)
         return err_set(err, LK_USAGE, "Zuora takes at most 50 queries per job; %zu objects were selected", n);
@@ -328,6 +360,42 @@ char *export_plan_json(const struct export_plan *plan)
         json_array_append_new(objs, jo);
     }
     json_object_set_new(root, "objects", objs);
+    char *text = jx_dump(root);
+    json_decref(root);
+    return text;
+}
+
+char *export_audit_params(const char *from, const struct export_plan *plan, bool force)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "from", json_string(from ? from : ""));
+    json_object_set_new(root, "incrementalTime",
+                        plan && plan->incremental_time[0] ? json_string(plan->incremental_time) : json_null());
+    json_t *objs = json_array();
+    json_t *overridden = json_array();
+    for (size_t i = 0; plan && i < plan->n_objects; i++) {
+        const struct export_object *o = &plan->objects[i];
+        json_array_append_new(objs, json_string(o->object->name));
+        if (force && o->checked && !o->safe) {
+            char *line = xasprintf("%s: %s", o->object->name, o->problem);
+            json_array_append_new(overridden, json_string(line));
+            free(line);
+        }
+    }
+    json_object_set_new(root, "objects", objs);
+    json_object_set_new(root, "force", json_boolean(force));
+    if (json_array_size(overridden))
+        json_object_set_new(root, "overridden", overridden);
+    else
+        json_decref(overridden);
+    if (plan && plan->n_objects) {
+        json_error_t je;
+        char *text = export_plan_json(plan);
+        json_t *pj = json_loads(text, 0, &je);
+        free(text);
+        if (pj)
+            json_object_set_new(root, "plan", pj);
+    }
     char *text = jx_dump(root);
     json_decref(root);
     return text;

@@ -67,8 +67,10 @@ void export_query_hash(const char *zoql, char out[65]);
 
 /* The whole plan: objects (names, or every configured [object] when
  * n_names is 0; an unknown name → LK_USAGE), full or incremental, and for
- * afterLastIncrement the safety check (which asks Airflow).  With force,
- * a failing check is recorded but not fatal. */
+ * afterLastIncrement the safety check (which asks Airflow).  First the
+ * session's last completed job is fetched from Zuora into the history
+ * (export_note_last_completed), so that a job of the scheduled exporter
+ * counts.  With force, a failing check is recorded but not fatal. */
 enum lk_status export_plan_build(struct lk_ctx *ctx, const char *from, const char *const *names,
                                  size_t n_names, bool force, long long now_unix,
                                  struct export_plan *plan, struct lk_error *err);
@@ -81,6 +83,21 @@ void export_plan_describe(const struct export_plan *plan, struct buf *out);
 void export_refusal_text(const struct export_plan *plan, struct buf *out);
 /* The plan as a JSON object (for --json and the audit); caller frees. */
 char *export_plan_json(const struct export_plan *plan);
+
+/* The audit's parameters of a submit (or its refusal): from,
+ * incrementalTime, the objects' names, force, the plan (export_plan_json:
+ * per object full or incremental, and why) and, with force, the problems
+ * it overrode ("overridden").  plan may be NULL.  Caller frees. */
+char *export_audit_params(const char *from, const struct export_plan *plan, bool force);
+
+/* Asks Zuora for the session's last completed job and stores it (origin
+ * scheduled when lakeop did not submit it), so that the scheduled
+ * exporter's jobs count in the plan, the ingestion check and the job
+ * history.  LK_OK when the session has none yet (90002) or when
+ * zuora.partner/zuora.project are not set.  job_id_out (may be NULL): the
+ * job's id, "" when none. */
+enum lk_status export_note_last_completed(struct lk_ctx *ctx, struct zuora_client *zc, char *job_id_out,
+                                          size_t job_id_size, struct lk_error *err);
 
 /* Submits the plan and stores the job (one transaction, with each object's
  * query hash).  A job submitted but not stored is still returned in

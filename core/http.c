@@ -340,6 +340,13 @@ static void setup(struct http_client *c, const struct http_request *req, struct 
     curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(e, CURLOPT_XFERINFODATA, a);
+    /* libcurl silently resends a request whose reused connection died
+     * before any answer: never one that must not arrive twice.  Its own
+     * connection is closed after it, so that none lingers. */
+    if (req->not_idempotent) {
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    }
     if (headers)
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
 
@@ -405,6 +412,22 @@ static bool curl_code_retryable(CURLcode rc)
     }
 }
 
+/* Failures that happen before a byte of the request was sent. */
+static bool curl_code_unsent(CURLcode rc)
+{
+    return rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY;
+}
+
+static bool transport_retryable(const struct http_request *req, CURLcode rc)
+{
+    return req->not_idempotent ? curl_code_unsent(rc) : curl_code_retryable(rc);
+}
+
+static bool status_retryable(const struct http_request *req, long code)
+{
+    return req->not_idempotent ? code == 429 : http_status_retryable(code);
+}
+
 bool http_nap(long long ms, const volatile int *cancel)
 {
     while (ms > 0) {
@@ -451,7 +474,7 @@ static enum lk_status transport_error(struct http_client *c, const struct http_r
     redact(c, req, msg);
     err_set(err, LK_FAIL, "%s", msg);
     if (err) {
-        err->retryable = !a->cancelled && curl_code_retryable(rc);
+        err->retryable = !a->cancelled && transport_retryable(req, rc);
         if (a->resp->status)
             err->http_status = a->resp->status;
     }
@@ -496,10 +519,10 @@ enum lk_status http_perform(struct http_client *c, const struct http_request *re
         bool retry;
         if (rc == CURLE_OK) {
             st = LK_OK;
-            retry = req->retry ? req->retry(resp, req->retry_ud) : http_status_retryable(code);
+            retry = req->retry ? req->retry(resp, req->retry_ud) : status_retryable(req, code);
         } else {
             st = transport_error(c, req, rc, errbuf, &a, err);
-            retry = !a.cancelled && !a.sink_refused && curl_code_retryable(rc);
+            retry = !a.cancelled && !a.sink_refused && transport_retryable(req, rc);
         }
         if (!retry || attempt >= max_attempts)
             break;

@@ -52,6 +52,11 @@ struct http_request {
     long timeout_ms;                    /* whole attempt; 0: none (use for streams) */
     long stall_timeout_s;               /* abort when < 1 byte/s for this long; 0: 30 */
     int max_attempts;                   /* 0: 4; 1: no retry */
+    /* Must not reach the server twice (a stateful submit, a cancel): only
+     * what cannot have been received is retried, a connection never made
+     * and a 429 (throttled before any work), unless retry says otherwise.
+     * err->retryable then means "certainly not received". */
+    bool not_idempotent;
     long retry_budget_ms;               /* 0: 60000; never sleeps past it */
     long backoff_base_ms;               /* 0: 200 */
     bool head;                          /* HEAD: no body */

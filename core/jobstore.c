@@ -135,10 +135,17 @@ static enum lk_status save_job_in_tx(PGconn *db, const char *env, const struct z
     PGresult *res = NULL;
     enum lk_status st = db_exec(db,
                                 "INSERT INTO lakeop.zuora_jobs (job_id, env, name, partner, project, incremental_time,"
-                                " status, origin, start_time, last_json, updated_at, ended_at)"
+                                " status, origin, start_time, last_json, updated_at, ended_at, submitted_at)"
                                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamptz, $10::jsonb, now(),"
-                                "  CASE WHEN $7::text IN " TERMINAL_STATUSES " THEN now() END)"
+                                "  CASE WHEN $7::text IN " TERMINAL_STATUSES " THEN now() END,"
+                                /* The scheduled exporter's job was submitted long before lakeop
+                                 * heard of it: its start keeps the history in order. */
+                                "  CASE WHEN $8 = 'scheduled' THEN COALESCE($9::timestamptz, now()) ELSE now() END)"
                                 " ON CONFLICT (job_id) DO UPDATE SET"
+                                /* Looked up by id, then found to be the session's last
+                                 * completed job: it moved the session after all. */
+                                " origin = CASE WHEN zuora_jobs.origin = 'lookup' AND EXCLUDED.origin = 'scheduled'"
+                                "  THEN 'scheduled' ELSE zuora_jobs.origin END,"
                                 " name = COALESCE(EXCLUDED.name, zuora_jobs.name),"
                                 " partner = COALESCE(EXCLUDED.partner, zuora_jobs.partner),"
                                 " project = COALESCE(EXCLUDED.project, zuora_jobs.project),"

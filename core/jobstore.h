@@ -15,7 +15,10 @@
 
 enum jobstore_origin { JOBSTORE_LAKEOP, JOBSTORE_SCHEDULED, JOBSTORE_LOOKUP };
 
-/* Upserts the job and every batch (origin is kept from the first save).
+/* Upserts the job and every batch (origin is kept from the first save,
+ * except that a job merely looked up becomes scheduled when it is found to
+ * be the session's last completed job; a scheduled job's submitted_at is
+ * its startTime).
  * incremental_time: as sent (NULL: afterLastIncrement, or not known);
  * tz: the tenant zone for plain startTimes.  When the job has completed and
  * was not merely looked up, each completed batch becomes its object's last

@@ -16,6 +16,7 @@ struct zuora_client {
     char *last_token;            /* the last one used, to redact it on a new http client */
     int tokens_fetched;
     long retry_after_s;
+    int max_attempts;            /* of a GET; 0: http_perform's default */
 };
 
 struct zuora_client *zuora_client_new(const struct cfg_env *env, struct http_client *http)
@@ -68,6 +69,11 @@ void zuora_client_set_http(struct zuora_client *zc, struct http_client *http)
         http_client_add_secret(http, zc->env->zuora_client_secret);
     if (zc->last_token)
         http_client_add_secret(http, zc->last_token);
+}
+
+void zuora_client_set_attempts(struct zuora_client *zc, int max_attempts)
+{
+    zc->max_attempts = max_attempts;
 }
 
 long zuora_client_retry_after(const struct zuora_client *zc)
@@ -186,7 +192,10 @@ static void free_token(char *token)
 
 /* One API call with the token; a 401 drops the token (unless another
  * thread has already replaced it) and tries once more.  On LK_OK resp
- * holds a 2xx answer. */
+ * holds a 2xx answer.  Zuora's only calls that are not GETs (submit,
+ * cancel) change its state, so they are never resent once they may have
+ * arrived (http.h not_idempotent); resp->attempts stays 0 when nothing was
+ * sent at all. */
 static enum lk_status call(struct zuora_client *zc, const char *method, const char *base,
                            const char *path, const char *body, http_sink_fn sink, void *sink_ud,
                            http_rewind_fn rewind, struct http_response *resp, struct lk_error *err)
@@ -210,6 +219,8 @@ static enum lk_status call(struct zuora_client *zc, const char *method, const ch
             .method = method, .url = url, .headers = headers, .body = body,
             .body_len = body ? strlen(body) : 0, .sink = sink, .sink_ud = sink_ud, .sink_rewind = rewind,
             .timeout_ms = sink ? 0 : 60000, .cancel = zc->cancel,
+            .not_idempotent = strcmp(method, "GET") != 0,
+            .max_attempts = strcmp(method, "GET") != 0 ? 0 : zc->max_attempts,
         };
         http_response_free(resp);
         http_response_init(resp);
@@ -233,8 +244,26 @@ static enum lk_status call(struct zuora_client *zc, const char *method, const ch
     return st;
 }
 
+/* A failed submit or cancel that Zuora may nonetheless have acted on:
+ * sent, and neither refused in words (4xx, an AQuA error) nor certainly
+ * undelivered (a connection never made). */
+static bool maybe_received(const struct http_response *resp, const struct lk_error *err)
+{
+    if (resp->attempts == 0)
+        return false;
+    if (resp->status == 0)
+        return !err->retryable;
+    if (resp->status >= 500)
+        return true;
+    if (resp->status >= 200 && resp->status < 300)
+        return !err->remote_code[0] && !err->remote_message[0];
+    return false;
+}
+
+/* *unsure_out (may be NULL): the request failed but may have arrived. */
 static enum lk_status call_job(struct zuora_client *zc, const char *method, const char *path,
-                               const char *body, struct zuora_job *out, struct lk_error *err)
+                               const char *body, struct zuora_job *out, bool *unsure_out,
+                               struct lk_error *err)
 {
     struct http_response resp;
     http_response_init(&resp);
@@ -244,8 +273,16 @@ static enum lk_status call_job(struct zuora_client *zc, const char *method, cons
         st = zuora_parse_job(resp.body.data, resp.body.len, out, err);
     if (st != LK_OK && resp.request_id && !err->request_id[0])
         snprintf(err->request_id, sizeof err->request_id, "%s", resp.request_id);
+    if (unsure_out)
+        *unsure_out = st != LK_OK && maybe_received(&resp, err);
     http_response_free(&resp);
     return st;
+}
+
+static void append_message(struct lk_error *err, const char *text)
+{
+    size_t n = strlen(err->message);
+    snprintf(err->message + n, sizeof err->message - n, "%s", text);
 }
 
 char *zuora_submit_body(const struct cfg_env *env, const struct zuora_submit *s)
@@ -294,10 +331,15 @@ enum lk_status zuora_submit(struct zuora_client *zc, const struct zuora_submit *
                        "zuora.partner and zuora.project must be set: without them Zuora runs a stateless "
                        "(full) export and refuses deleted columns");
     char *body = zuora_submit_body(zc->env, s);
-    enum lk_status st = call_job(zc, "POST", "/v1/batch-query/", body, out, err);
+    bool unsure = false;
+    enum lk_status st = call_job(zc, "POST", "/v1/batch-query/", body, out, &unsure, err);
     free(body);
     if (st != LK_OK)
         err_prefix(err, "submitting the export");
+    if (unsure)
+        append_message(err, "; Zuora may have received the export, so lakeop did not send it again (a second "
+                            "job would move the session and lose an increment): look for the job in Zuora, or "
+                            "in lakeop jobs once it completes, before submitting again");
     return st;
 }
 
@@ -313,7 +355,7 @@ enum lk_status zuora_job_get(struct zuora_client *zc, const char *job_id, struct
                              struct lk_error *err)
 {
     char *path = job_path(job_id);
-    enum lk_status st = call_job(zc, "GET", path, NULL, out, err);
+    enum lk_status st = call_job(zc, "GET", path, NULL, out, NULL, err);
     free(path);
     if (st == LK_NOTFOUND)
         err_set(err, LK_NOTFOUND, "Zuora does not know job %s (error 90002: invalid job id)", job_id);
@@ -329,7 +371,7 @@ enum lk_status zuora_last_completed(struct zuora_client *zc, struct zuora_job *o
     char *p = http_escape(zc->env->zuora_partner, false);
     char *q = http_escape(zc->env->zuora_project, false);
     char *path = xasprintf("/v1/batch-query/jobs/partner/%s/project/%s", p, q);
-    enum lk_status st = call_job(zc, "GET", path, NULL, out, err);
+    enum lk_status st = call_job(zc, "GET", path, NULL, out, NULL, err);
     free(path);
     free(q);
     free(p);
@@ -340,10 +382,14 @@ enum lk_status zuora_cancel(struct zuora_client *zc, const char *job_id, struct 
                             struct lk_error *err)
 {
     char *path = job_path(job_id);
-    enum lk_status st = call_job(zc, "DELETE", path, NULL, out, err);
+    bool unsure = false;
+    enum lk_status st = call_job(zc, "DELETE", path, NULL, out, &unsure, err);
     free(path);
     if (st != LK_OK)
         err_prefix(err, "cancelling job %s", job_id);
+    if (unsure)
+        append_message(err, "; Zuora may have received the cancel, so lakeop did not send it again: look at the "
+                            "job's status before cancelling again");
     return st;
 }
 

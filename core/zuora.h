@@ -137,6 +137,11 @@ void zuora_client_set_cancel(struct zuora_client *zc, const volatile int *cancel
  * whichever worker thread runs its next request: that worker's http client
  * is set here first.  Never used by two threads at once. */
 void zuora_client_set_http(struct zuora_client *zc, struct http_client *http);
+/* Attempts per GET (0: http_perform's default).  A watcher sets 1: its
+ * own back-off (core/watch.h) spaces the retries, so that a 429 storm
+ * costs at most one request per job per interval.  A submit or a cancel
+ * is never resent once it may have arrived, whatever this says. */
+void zuora_client_set_attempts(struct zuora_client *zc, int max_attempts);
 /* Retry-After (seconds) of the last answer, -1 when it had none. */
 long zuora_client_retry_after(const struct zuora_client *zc);
 /* Tokens this client fetched itself (for tests and the bench). */

@@ -183,6 +183,10 @@ static enum lk_status error_shape(const json_t *root, long http_status, struct l
         else if (strcmp(code, "90028") == 0)
             err_set(err, st, "Zuora runs too many jobs at once (error 90028); wait for one to finish");
         err_remote(err, http_status, code[0] ? code : NULL, message, NULL);
+        /* Zuora's own trouble may pass; a refusal (90009 not authorised,
+         * 90019 partner unknown, 90002 ...) says the same when asked again. */
+        err->retryable = strcmp(code, "90006") == 0 || strcmp(code, "90008") == 0 ||
+                         strcmp(code, "90010") == 0 || strcmp(code, "90022") == 0;
         return st;
     }
     const char *rcode = NULL;
@@ -237,8 +241,11 @@ enum lk_status zuora_parse_job(const char *text, size_t len, struct zuora_job *o
     memset(out, 0, sizeof *out);
     json_t *root;
     enum lk_status st = jx_parse(text, len, "Zuora", &root, err);
-    if (st)
+    if (st) {
+        if (err)
+            err->retryable = true;   /* garbled on the way: asking again may do */
         return st;
+    }
     if (!json_is_object(root)) {
         err_set(err, LK_FAIL, "Zuora sent %s where a job was expected", jx_type_name(root));
         json_decref(root);

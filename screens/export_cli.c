@@ -19,23 +19,6 @@
     "usage: lakeop export --from afterLastIncrement|YYYY-MM-DD [--object NAME]... [--yes] [--wait]\n" \
     "                     [--force] [--interval SECONDS] [--json]"
 
-/* The audit's parameters: from, incrementalTime, objects, force. */
-static char *audit_params(const char *from, const struct export_plan *plan, bool force)
-{
-    json_t *root = json_object();
-    json_object_set_new(root, "from", json_string(from ? from : ""));
-    json_object_set_new(root, "incrementalTime",
-                        plan && plan->incremental_time[0] ? json_string(plan->incremental_time) : json_null());
-    json_t *objs = json_array();
-    for (size_t i = 0; plan && i < plan->n_objects; i++)
-        json_array_append_new(objs, json_string(plan->objects[i].object->name));
-    json_object_set_new(root, "objects", objs);
-    json_object_set_new(root, "force", json_boolean(force));
-    char *text = jx_dump(root);
-    json_decref(root);
-    return text;
-}
-
 /* Multi-line text of ours around untrusted names: each line made inert. */
 static void print_lines(struct cli *cli, FILE *f, const char *text)
 {
@@ -51,14 +34,35 @@ static void print_lines(struct cli *cli, FILE *f, const char *text)
     }
 }
 
+/* Under --json a refusal is the one document on stdout too, with the plan. */
+static void refusal_json(struct cli *cli, const struct export_plan *plan, const char *message)
+{
+    json_t *root = json_object();
+    json_t *pj = NULL;
+    if (plan && plan->n_objects) {
+        json_error_t je;
+        char *text = export_plan_json(plan);
+        pj = json_loads(text, 0, &je);
+        free(text);
+    }
+    json_object_set_new(root, "plan", pj ? pj : json_null());
+    json_object_set_new(root, "refused", json_string(message));
+    char *text = jx_dump(root);
+    fprintf(cli->out, "%s\n", text);
+    free(text);
+    json_decref(root);
+}
+
 static int refuse(struct cli *cli, const char *from, const struct export_plan *plan, bool force,
                   const char *message)
 {
+    if (cli->json)
+        refusal_json(cli, plan, message);
     fflush(cli->out);
     fprintf(cli->errf, "lakeop: ");
     cli_print_inert(cli, cli->errf, message);
     fputc('\n', cli->errf);
-    char *params = audit_params(from, plan, force);
+    char *params = export_audit_params(from, plan, force);
     cli_audit_append(cli, "export.submit", NULL, params, AUDIT_REFUSED, message);
     free(params);
     return LK_REFUSED;
@@ -184,7 +188,7 @@ int cli_export(struct cli *cli, int argc, char **argv)
     struct zuora_client *zc = zuora_client_new(ctx.env, ctx.http);
     struct zuora_job job;
     st = export_submit(&ctx, zc, &plan, &job, &err);
-    char *params = audit_params(from, &plan, force);
+    char *params = export_audit_params(from, &plan, force);
     if (st != LK_OK) {
         char line[1400];
         cli_audit_append(cli, "export.submit", job.id, params, AUDIT_FAILED, err_text(&err, line, sizeof line));
@@ -199,6 +203,7 @@ int cli_export(struct cli *cli, int argc, char **argv)
              force && plan.unsafe ? " (forced past the ingestion check)" : "");
     cli_audit_append(cli, "export.submit", job.id, params, AUDIT_OK, message);
     free(params);
+    char *plan_json = export_plan_json(&plan);
     export_plan_free(&plan);
 
     if (wait) {
@@ -207,13 +212,14 @@ int cli_export(struct cli *cli, int argc, char **argv)
         fprintf(cli->errf, "; watching it\n");
         char *id = xstrdup(job.id);
         zuora_job_free(&job);
-        rc = jobs_cli_watch(cli, &ctx, zc, id, interval_ms);
+        rc = jobs_cli_watch(cli, &ctx, zc, id, interval_ms, plan_json);
         free(id);
     } else {
-        jobs_cli_print_job(cli, &job, "zuora");
+        jobs_cli_print_job(cli, &job, "zuora", plan_json);
         zuora_job_free(&job);
         rc = 0;
     }
+    free(plan_json);
     zuora_client_free(zc);
     return rc;
 }

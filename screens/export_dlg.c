@@ -38,25 +38,9 @@ static void exp_free(struct exp *e)
     free(e);
 }
 
-static char *audit_params(const struct exp *e)
-{
-    json_t *root = json_object();
-    json_object_set_new(root, "from", json_string(e->from));
-    json_object_set_new(root, "incrementalTime",
-                        e->plan.incremental_time[0] ? json_string(e->plan.incremental_time) : json_null());
-    json_t *objs = json_array();
-    for (size_t i = 0; i < e->plan.n_objects; i++)
-        json_array_append_new(objs, json_string(e->plan.objects[i].object->name));
-    json_object_set_new(root, "objects", objs);
-    json_object_set_new(root, "force", json_false());
-    char *text = jx_dump(root);
-    json_decref(root);
-    return text;
-}
-
 static void audit(PGconn *db, const struct exp *e, const char *target, enum audit_result result, const char *message)
 {
-    char *params = audit_params(e);
+    char *params = export_audit_params(e->from, e->have_plan ? &e->plan : NULL, false);
     const struct audit_entry entry = {
         .operator_name = e->operator_name, .env = e->env->name, .action = "export.submit",
         .target = target, .params_json = params, .result = result, .message = message,

@@ -24,6 +24,7 @@
 #include "detail.h"
 #include "airflow.h"
 #include "job_detail.h"
+#include "jobs_cli.h"
 #include "jobstore.h"
 #include "json.h"
 #include "mem.h"
@@ -558,9 +559,16 @@ static void fetch_done(struct loop *loop, void *p, bool orphaned)
                 watch_end_ok(&jd->w, mono_ms(), true);
                 jd->watching = false;
             } else {
-                watch_end_error(&jd->w, mono_ms(), f->retry_after);
-                if (jd->w.gave_up)
+                /* Refused credentials, not authorised: asking again cannot help. */
+                if (f->err.retryable)
+                    watch_end_error(&jd->w, mono_ms(), f->retry_after);
+                else
+                    watch_end_fatal(&jd->w);
+                if (jd->w.gave_up) {
                     jd->watching = false;
+                    tui_message(jd->s->tui, TUI_ERROR, "stopped watching job %s: %s", jd->job_id,
+                                err_text(&f->err, text, sizeof text));
+                }
             }
         }
         tui_dirty(jd->s, true);
@@ -583,6 +591,8 @@ static bool start_fetch(struct jobd *jd, bool cancel)
     f->job_id = xstrdup(jd->job_id);
     f->cancel = cancel;
     f->retry_after = -1;
+    /* A watch spaces its own retries: one request per interval. */
+    zuora_client_set_attempts(jd->zc, jd->watching && !cancel ? 1 : 0);
     snprintf(f->operator_name, sizeof f->operator_name, "%s", app_operator(jd->s->tui));
     jd->in_flight = true;
     if (!jd->have_job)
@@ -598,6 +608,13 @@ static void jobd_tick(struct loop *loop, void *ud)
         return;
     if (watch_begin(&jd->w, mono_ms()) && !start_fetch(jd, false))
         watch_end_error(&jd->w, mono_ms(), -1);
+    if (jd->w.timed_out) {
+        jd->watching = false;
+        tui_message(jd->s->tui, TUI_ERROR, "stopped watching job %s: still %s after %lld s, longer than Zuora "
+                    "lets a job run: it is probably stuck", jd->job_id, jd->have_job ? jd->job.status : "running",
+                    jobs_watch_ceiling_ms() / 1000);
+        tui_dirty(jd->s, true);
+    }
 }
 
 static void *jobd_open(struct screen *s, const char *arg, void *data)
@@ -940,6 +957,7 @@ static bool jobd_key(struct screen *s, enum action act, int ch)
         } else {
             jd->watching = true;
             watch_init(&jd->w, WATCH_DEFAULT_INTERVAL_MS, mono_ms());
+            watch_set_ceiling(&jd->w, jobs_watch_ceiling_ms(), mono_ms());
             tui_message(s->tui, TUI_INFO, "watching job %s every %lld s", jd->job_id, jd->w.interval_ms / 1000);
         }
         tui_dirty(s, true);

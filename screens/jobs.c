@@ -4,6 +4,10 @@
  * about the running ones on a worker at the watch interval (core/watch.h:
  * a round still in flight drops the next), stores the answers, and the
  * table follows through the database's change notifications.
+ * A job Zuora does not know (90002), or one running past the watch
+ * ceiling (stuck), is no longer asked about: its status shows a '?' and the
+ * status line says why.  On opening, the session's last completed job is
+ * fetched into the history, so that the scheduled exporter's jobs show.
  * Enter opens the job's detail; e submits an export (screens/export_dlg.c). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +16,9 @@
 
 #include "app.h"
 #include "db.h"
+#include "export.h"
 #include "export_dlg.h"
+#include "jobs_cli.h"
 #include "jobstore.h"
 #include "mem.h"
 #include "tbl.h"
@@ -53,7 +59,15 @@ struct jobs {
     struct zuora_client *zc;     /* one token for the screen; lent to one worker at a time */
     char **running;              /* ids of the shown jobs that have not ended */
     size_t n_running;
+    char **unknown;              /* jobs Zuora answered 90002 for: not asked again */
+    size_t n_unknown;
+    char **stuck;                /* jobs running past the ceiling: not asked again */
+    size_t n_stuck;
+    char **asked;                /* jobs asked about since the screen opened */
+    size_t n_asked;
+    long long ceiling_s;
     char poll_note[256];         /* the last poll's trouble, for the status line */
+    char sync_note[256];         /* the last-completed-job fetch's trouble */
 };
 
 struct jobs_query {
@@ -109,13 +123,34 @@ static enum theme_el jobs_status_el(const char *status)
     return TH_STATE_QUEUED;
 }
 
+static void ids_free(char ***ids, size_t *n)
+{
+    for (size_t i = 0; i < *n; i++)
+        free((*ids)[i]);
+    free(*ids);
+    *ids = NULL;
+    *n = 0;
+}
+
+static bool ids_has(char *const *ids, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ids[i], id) == 0)
+            return true;
+    return false;
+}
+
+static void ids_add(char ***ids, size_t *n, const char *id)
+{
+    if (ids_has(*ids, *n, id))
+        return;
+    *ids = xrealloc(*ids, (*n + 1) * sizeof **ids);
+    (*ids)[(*n)++] = xstrdup(id);
+}
+
 static void forget_running(struct jobs *js)
 {
-    for (size_t i = 0; i < js->n_running; i++)
-        free(js->running[i]);
-    free(js->running);
-    js->running = NULL;
-    js->n_running = 0;
+    ids_free(&js->running, &js->n_running);
 }
 
 static void jobs_tick(struct loop *loop, void *ud);
@@ -160,17 +195,23 @@ static void query_done(struct loop *loop, void *p, bool orphaned)
                     snprintf(batches + len, sizeof batches - (size_t)len, " %d running", running);
                 snprintf(records, sizeof records, "%s", PQgetvalue(q->res, i, 11));
                 const char *from = PQgetvalue(q->res, i, 7);
+                const char *id = PQgetvalue(q->res, i, 1);
+                /* Zuora lets no job run this long: once it has said so
+                 * again (the stored status may just be old), it is stuck. */
+                if (!ended && now - started > js->ceiling_s && ids_has(js->asked, js->n_asked, id))
+                    ids_add(&js->stuck, &js->n_stuck, id);
+                bool dropped = !ended && (ids_has(js->unknown, js->n_unknown, id) || ids_has(js->stuck, js->n_stuck, id));
+                char shown[64];
+                snprintf(shown, sizeof shown, "%s%s", status, dropped ? "?" : "");
                 const char *cells[N_COLS] = {
-                    PQgetvalue(q->res, i, 1), status, PQgetvalue(q->res, i, 3), when, age, took, batches,
+                    id, shown, PQgetvalue(q->res, i, 3), when, age, took, batches,
                     records, *from ? from : strcmp(PQgetvalue(q->res, i, 3), "lookup") ? "afterLastIncrement" : "-",
                     PQgetvalue(q->res, i, 12),
                 };
                 enum theme_el el = failed && !strcmp(status, "completed") ? TH_STATE_FAILED : jobs_status_el(status);
                 tbl_row(js->tbl, PQgetvalue(q->res, i, 1), cells, COL_STATUS, el);
-                if (!ended && js->n_running < JOBS_MAX_POLLED) {
-                    js->running = xrealloc(js->running, (js->n_running + 1) * sizeof *js->running);
-                    js->running[js->n_running++] = xstrdup(PQgetvalue(q->res, i, 1));
-                }
+                if (!ended && !dropped && js->n_running < JOBS_MAX_POLLED)
+                    ids_add(&js->running, &js->n_running, id);
             }
             tbl_end(js->tbl, n == q->limit);
             /* Running jobs just appeared: ask Zuora now, not at the next tick. */
@@ -227,8 +268,9 @@ struct poll_round {
     const struct cfg_env *env;
     char **ids;
     size_t n;
+    bool *unknown;               /* per id: Zuora answered 90002 */
     size_t answered;
-    long retry_after;
+    long retry_after;            /* the longest Retry-After of any failed poll */
     struct lk_error err;         /* the first failure */
     bool failed;
 };
@@ -257,20 +299,28 @@ static void poll_work(void *wctx, void *p)
         struct zuora_job job;
         err_clear(&err);
         enum lk_status st = zuora_job_get(r->zc, r->ids[i], &job, &err);
+        if (st == LK_NOTFOUND) {
+            r->unknown[i] = true;
+            continue;
+        }
+        long retry_after = st == LK_OK ? -1 : zuora_client_retry_after(r->zc);
         if (st == LK_OK) {
             st = jobstore_save_job(db, r->env->name, &job, JOBSTORE_LOOKUP, NULL, r->env->zuora_timezone, &err);
             zuora_job_free(&job);
         }
         if (st == LK_OK) {
             r->answered++;
-        } else if (!r->failed) {
+            continue;
+        }
+        if (retry_after > r->retry_after)
+            r->retry_after = retry_after;
+        if (!r->failed) {
             r->failed = true;
             r->err = err;
-            r->retry_after = zuora_client_retry_after(r->zc);
-            /* Throttled or down: the rest of the round would fare no better. */
-            if (err.retryable)
-                break;
         }
+        /* Throttled or down: the rest of the round would fare no better. */
+        if (err.retryable)
+            break;
     }
 }
 
@@ -282,6 +332,14 @@ static void poll_done(struct loop *loop, void *p, bool orphaned)
         zuora_client_free(r->zc);
     } else {
         struct jobs *js = r->js;
+        bool forgot = false;
+        for (size_t i = 0; i < r->n; i++)
+            ids_add(&js->asked, &js->n_asked, r->ids[i]);
+        for (size_t i = 0; i < r->n; i++)
+            if (r->unknown[i]) {
+                ids_add(&js->unknown, &js->n_unknown, r->ids[i]);
+                forgot = true;
+            }
         if (r->failed && r->answered == 0) {
             watch_end_error(&js->w, mono_ms(), r->retry_after);
             char text[600];
@@ -292,13 +350,20 @@ static void poll_done(struct loop *loop, void *p, bool orphaned)
                 watch_init(&js->w, WATCH_DEFAULT_INTERVAL_MS, mono_ms() + WATCH_MAX_BACKOFF_MS);
         } else {
             watch_end_ok(&js->w, mono_ms(), false);
+            /* One job throttled in a round that otherwise went well still
+             * asks the whole screen to wait. */
+            watch_defer(&js->w, mono_ms(), r->retry_after);
             js->poll_note[0] = '\0';
         }
+        /* Show the '?' and stop asking (the reload rebuilds the list). */
+        if (forgot)
+            jobs_reload(js->s);
         tui_dirty(js->s, false);
     }
     for (size_t i = 0; i < r->n; i++)
         free(r->ids[i]);
     free(r->ids);
+    free(r->unknown);
     free(r);
 }
 
@@ -315,9 +380,47 @@ static void jobs_tick(struct loop *loop, void *ud)
     r->env = app_env(js->s->tui);
     r->retry_after = -1;
     r->ids = xcalloc(js->n_running, sizeof *r->ids);
+    r->unknown = xcalloc(js->n_running, sizeof *r->unknown);
     for (size_t i = 0; i < js->n_running; i++)
         r->ids[r->n++] = xstrdup(js->running[i]);
     tui_submit(js->s, poll_work, poll_done, r);
+}
+
+/* ---- the scheduled exporter's last job, fetched once on opening ---- */
+
+struct sync {
+    struct jobs *js;
+    struct lk_error err;
+    enum lk_status st;
+};
+
+static void sync_work(void *wctx, void *p)
+{
+    struct sync *y = p;
+    err_clear(&y->err);
+    struct lk_ctx *ctx = app_ctx(wctx);
+    if (!app_db(wctx, &y->err)) {
+        y->st = LK_FAIL;
+        return;
+    }
+    /* A client of its own: the screen's may be out on a poll round. */
+    struct zuora_client *zc = zuora_client_for(ctx);
+    y->st = export_note_last_completed(ctx, zc, NULL, 0, &y->err);
+    zuora_client_free(zc);
+}
+
+static void sync_done(struct loop *loop, void *p, bool orphaned)
+{
+    struct sync *y = p;
+    if (!orphaned) {
+        char text[600];
+        if (y->st != LK_OK)
+            snprintf(y->js->sync_note, sizeof y->js->sync_note, "%s", err_text(&y->err, text, sizeof text));
+        else
+            y->js->sync_note[0] = '\0';
+        tui_dirty(y->js->s, false);
+    }
+    free(y);
 }
 
 /* ---- the screen ---- */
@@ -334,10 +437,18 @@ static void *jobs_open(struct screen *s, const char *arg, void *data)
     if (env->zuora_url && *env->zuora_url) {
         js->zc = zuora_client_new(env, NULL);
         zuora_client_use_tokens(js->zc, app_zuora_tokens(s->tui));
+        /* The watch spaces retries: one request per job per interval. */
+        zuora_client_set_attempts(js->zc, 1);
     }
     watch_init(&js->w, WATCH_DEFAULT_INTERVAL_MS, mono_ms());
+    js->ceiling_s = jobs_watch_ceiling_ms() / 1000;
     js->timer = loop_timer_add(s->tui->loop, JOBS_TICK_MS, true, jobs_tick, js);
     jobs_query(js, NULL, true, JOBS_PAGE);
+    if (js->zc) {
+        struct sync *y = xcalloc(1, sizeof *y);
+        y->js = js;
+        tui_submit(s, sync_work, sync_done, y);
+    }
     return js;
 }
 
@@ -346,6 +457,9 @@ static void jobs_close(struct screen *s)
     struct jobs *js = s->st;
     loop_timer_cancel(s->tui->loop, js->timer);
     forget_running(js);
+    ids_free(&js->unknown, &js->n_unknown);
+    ids_free(&js->stuck, &js->n_stuck);
+    ids_free(&js->asked, &js->n_asked);
     tbl_free(js->tbl);
     /* A round still on a worker keeps the client and frees it when done. */
     if (!js->w.in_flight)
@@ -401,12 +515,25 @@ static struct tbl *jobs_table(struct screen *s)
 static void jobs_status(struct screen *s, char *out, size_t out_size)
 {
     struct jobs *js = s->st;
+    int n = 0;
+    out[0] = '\0';
     if (js->poll_note[0])
-        snprintf(out, out_size, "%s", js->poll_note);
+        n = snprintf(out, out_size, "%s", js->poll_note);
     else if (js->n_running)
-        snprintf(out, out_size, "live: %zu running, every %lld s", js->n_running, js->w.interval_ms / 1000);
-    else
-        out[0] = '\0';
+        n = snprintf(out, out_size, "live: %zu running, every %lld s", js->n_running, js->w.interval_ms / 1000);
+    if (js->n_unknown && n >= 0 && (size_t)n < out_size)
+        n += snprintf(out + n, out_size - (size_t)n, "%s?: %zu unknown to Zuora (90002) %s", n ? "; " : "",
+                      js->n_unknown, js->unknown[0]);
+    if (js->n_stuck && n >= 0 && (size_t)n < out_size)
+        n += snprintf(out + n, out_size - (size_t)n, "%s?: %zu stuck, running over %lld h (Zuora's limit) %s",
+                      n ? "; " : "", js->n_stuck, js->ceiling_s / 3600, js->stuck[0]);
+    if (js->sync_note[0] && n >= 0 && (size_t)n < out_size)
+        n += snprintf(out + n, out_size - (size_t)n, "%s%s", n ? "; " : "", js->sync_note);
+    if (n >= 0 && (size_t)n < out_size) {
+        char t[256];
+        tbl_status(js->tbl, t, sizeof t);
+        snprintf(out + n, out_size - (size_t)n, "%s%s", n ? " | " : "", t);
+    }
 }
 
 static const struct screen_ops jobs_ops = {

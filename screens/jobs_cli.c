@@ -11,6 +11,7 @@
 #include "app.h"
 #include "cli.h"
 #include "commands.h"
+#include "export.h"
 #include "jobs_cli.h"
 #include "jobstore.h"
 #include "json.h"
@@ -70,13 +71,16 @@ static void field(FILE *f, const char *text, int width)
     free(inert);
 }
 
-void jobs_cli_print_job(struct cli *cli, const struct zuora_job *job, const char *source)
+void jobs_cli_print_job(struct cli *cli, const struct zuora_job *job, const char *source, const char *plan_json)
 {
     FILE *f = cli->out;
     if (cli->json) {
         json_error_t je;
         json_t *raw = job->json ? json_loads(job->json, 0, &je) : NULL;
         json_t *root = json_object();
+        json_t *plan = plan_json ? json_loads(plan_json, 0, &je) : NULL;
+        if (plan)
+            json_object_set_new(root, "plan", plan);
         json_object_set_new(root, "source", json_string(source));
         json_object_set_new(root, "outcome", json_string(outcome_name(zuora_job_outcome(job))));
         json_object_set_new(root, "job", raw ? raw : json_null());
@@ -99,6 +103,14 @@ void jobs_cli_print_job(struct cli *cli, const struct zuora_job *job, const char
     if (job->start_time) {
         fputs("\nstarted  ", f);
         field(f, job->start_time, 0);
+        /* The plain form is the tenant's wall-clock time (ZUORA.md). */
+        if (!job->start_has_zone && job->start_unix) {
+            const char *tz = cli->env && cli->env->zuora_timezone && *cli->env->zuora_timezone
+                                 ? cli->env->zuora_timezone : "America/Los_Angeles";
+            fputs(" (", f);
+            field(f, tz, 0);
+            fputc(')', f);
+        }
     }
     if (job->incremental_time) {
         fputs("\nincrementalTime ", f);
@@ -168,11 +180,38 @@ static void progress_line(struct cli *cli, const struct zuora_job *job)
     free(status);
 }
 
+long long jobs_watch_ceiling_ms(void)
+{
+    const char *v = getenv("LAKEOP_WATCH_CEILING");
+    if (v && *v) {
+        char *end;
+        long long s = strtoll(v, &end, 10);
+        if (!*end && s >= 1 && s <= 7 * 86400)
+            return s * 1000;
+    }
+    return (long long)WATCH_DEFAULT_CEILING_S * 1000;
+}
+
+static void poll_failed(struct cli *cli, const struct watch *w, const struct lk_error *err)
+{
+    char line[1400];
+    if (w->gave_up)
+        fprintf(cli->errf, "lakeop: poll failed: ");
+    else
+        fprintf(cli->errf, "lakeop: poll failed, retrying in %lld s: ", watch_wait_ms(w, mono_ms()) / 1000);
+    cli_print_inert(cli, cli->errf, err_text(err, line, sizeof line));
+    fputc('\n', cli->errf);
+}
+
 int jobs_cli_watch(struct cli *cli, struct lk_ctx *ctx, struct zuora_client *zc, const char *job_id,
-                   long long interval_ms)
+                   long long interval_ms, const char *plan_json)
 {
     struct watch w;
     watch_init(&w, interval_ms, mono_ms());
+    const long long ceiling_ms = jobs_watch_ceiling_ms();
+    watch_set_ceiling(&w, ceiling_ms, mono_ms());
+    /* The watch spaces its own retries: one request per poll. */
+    zuora_client_set_attempts(zc, 1);
     struct zuora_job last = { 0 };
     struct lk_error err;
     err_clear(&err);
@@ -191,13 +230,11 @@ int jobs_cli_watch(struct cli *cli, struct lk_ctx *ctx, struct zuora_client *zc,
             return cli_fail(cli, &err);
         }
         if (st != LK_OK) {
-            watch_end_error(&w, mono_ms(), zuora_client_retry_after(zc));
-            if (cli->stderr_tty && !w.gave_up) {
-                char line[1400];
-                fprintf(cli->errf, "poll failed, retrying in %lld s: ", watch_wait_ms(&w, mono_ms()) / 1000);
-                cli_print_inert(cli, cli->errf, err_text(&err, line, sizeof line));
-                fputc('\n', cli->errf);
-            }
+            if (err.retryable)
+                watch_end_error(&w, mono_ms(), zuora_client_retry_after(zc));
+            else
+                watch_end_fatal(&w);
+            poll_failed(cli, &w, &err);
             continue;
         }
         store_answer(cli, ctx, &job);
@@ -213,10 +250,24 @@ int jobs_cli_watch(struct cli *cli, struct lk_ctx *ctx, struct zuora_client *zc,
     free(last_status);
     if (w.gave_up) {
         zuora_job_free(&last);
-        err_prefix(&err, "gave up watching job %s after %d failed polls", job_id, w.failures);
+        if (err.retryable)
+            err_prefix(&err, "gave up watching job %s after %d failed polls", job_id, w.failures);
+        else
+            err_prefix(&err, "stopped watching job %s (asking again would not help)", job_id);
         return cli_fail(cli, &err);
     }
-    jobs_cli_print_job(cli, &last, "zuora");
+    if (w.timed_out) {
+        char *status = last.status ? text_inert(last.status) : xstrdup("not known");
+        fprintf(cli->errf, "lakeop: gave up watching job ");
+        cli_print_inert(cli, cli->errf, job_id);
+        fprintf(cli->errf, " after %lld s: it is still %s, longer than Zuora lets a job run (8 hours); it is "
+                "probably stuck: look at it in Zuora, or cancel it in the console (LAKEOP_WATCH_CEILING "
+                "sets this limit)\n", ceiling_ms / 1000, status);
+        free(status);
+        zuora_job_free(&last);
+        return LK_FAIL;
+    }
+    jobs_cli_print_job(cli, &last, "zuora", plan_json);
     fflush(cli->out);
     int rc = zuora_job_outcome(&last) == ZUORA_COMPLETED ? 0 : 1;
     if (rc) {
@@ -266,7 +317,7 @@ int cli_job(struct cli *cli, int argc, char **argv)
         return rc;
     struct zuora_client *zc = zuora_client_new(ctx.env, ctx.http);
     if (watch) {
-        rc = jobs_cli_watch(cli, &ctx, zc, job_id, interval_ms);
+        rc = jobs_cli_watch(cli, &ctx, zc, job_id, interval_ms, NULL);
         zuora_client_free(zc);
         return rc;
     }
@@ -277,7 +328,7 @@ int cli_job(struct cli *cli, int argc, char **argv)
     zuora_client_free(zc);
     if (st == LK_OK) {
         store_answer(cli, &ctx, &job);
-        jobs_cli_print_job(cli, &job, "zuora");
+        jobs_cli_print_job(cli, &job, "zuora", NULL);
         zuora_job_free(&job);
         return 0;
     }
@@ -295,7 +346,7 @@ int cli_job(struct cli *cli, int argc, char **argv)
     cli_print_inert(cli, cli->errf, job_id);
     fprintf(cli->errf, "; showing the copy stored in the job history (origin %s)\n", origin ? origin : "-");
     free(origin);
-    jobs_cli_print_job(cli, &job, "history");
+    jobs_cli_print_job(cli, &job, "history", NULL);
     zuora_job_free(&job);
     return 0;
 }
@@ -341,6 +392,18 @@ int cli_jobs(struct cli *cli, int argc, char **argv)
     size_t n;
     struct lk_error err;
     err_clear(&err);
+    /* The scheduled exporter's jobs are in the history only once asked for. */
+    if (ctx.env->zuora_url && *ctx.env->zuora_url) {
+        struct zuora_client *zc = zuora_client_new(ctx.env, ctx.http);
+        if (export_note_last_completed(&ctx, zc, NULL, 0, &err) != LK_OK) {
+            char line[1400];
+            fprintf(cli->errf, "lakeop: note: ");
+            cli_print_inert(cli, cli->errf, err_text(&err, line, sizeof line));
+            fprintf(cli->errf, "; showing the history as stored\n");
+            err_clear(&err);
+        }
+        zuora_client_free(zc);
+    }
     if (jobstore_list(ctx.db, ctx.env->name, before, (int)limit, &rows, &n, &err))
         return cli_fail(cli, &err);
     FILE *f = cli->out;

@@ -950,10 +950,12 @@ static void draw_status(struct tui *t)
     struct screen *s = tui_top(t);
     struct tbl *tb = screen_table(s);
     char right[512] = "";
-    if (tb)
-        tbl_status(tb, right, sizeof right);
-    else if (s && s->ops->status)
+    /* A screen that says something of its own (it may include its
+     * table's tbl_status) is heard before its table. */
+    if (s && s->ops->status)
         s->ops->status(s, right, sizeof right);
+    else if (tb)
+        tbl_status(tb, right, sizeof right);
     if (t->bg_progress) {
         char p[200];
         dlg_progress_summary(t->bg_progress, p, sizeof p);

@@ -54,13 +54,15 @@ unset LAKEOP_ENV LAKEOP_DATABASE_URL LAKEOP_ZUORA_URL LAKEOP_ZUORA_CLIENT_ID LAK
 
 # 50 jobs executing, two batches each (one done, one running).
 python3 - "$njobs" > "$d/jobs.json" <<'PY'
-import json, sys
+import json, sys, time
+# Started just now: a job running longer than Zuora allows is stuck, not polled.
+started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
 jobs = []
 for i in range(int(sys.argv[1])):
     jid = "2c92c0f8%024x" % (0xbe0c4 + i)
     jobs.append({"id": jid, "name": "lakeop-export", "status": "executing", "version": "1.1",
                  "format": "CSV", "encrypted": "none", "partner": "guardian", "project": "bench",
-                 "startTime": "2026-01-05 10:00:00",
+                 "startTime": started,
                  "batches": [
                      {"batchId": "2c92c0f9%024x" % (2 * i), "name": "Account", "status": "completed",
                       "recordCount": 120 + i, "fileId": "2c92c094%024x" % i,

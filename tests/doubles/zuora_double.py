@@ -17,6 +17,7 @@ import math
 import os
 import re
 import sys
+import zoneinfo
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (CHUNK, DoubleHandler, DoubleState, Response,  # noqa: E402
@@ -39,19 +40,24 @@ def num(*parts):
     return int(hashlib.sha1("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:12], 16)
 
 
-def fmt_time(t):
-    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+def fmt_time(t, tz=datetime.timezone.utc):
+    """A plain Zuora time: wall-clock time in the tenant's zone tz.  ZUORA.md's
+    own example says so: job 402881824835bb2a01483c19f7d70256 carries its
+    creation instant in its id (0x01483c19f7d7 ms = 2014-09-03 15:20:07 UTC)
+    and its startTime is "2014-09-03 08:20:07", Pacific daylight time."""
+    return datetime.datetime.fromtimestamp(t, tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def parse_time(text):
-    """Seeded startTime in either of Zuora's two forms; None when neither."""
+def parse_time(text, tz=datetime.timezone.utc):
+    """Seeded startTime in either of Zuora's two forms (the plain one in the
+    tenant's zone tz); None when neither."""
     for f in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"):
         try:
             d = datetime.datetime.strptime(text, f)
         except (TypeError, ValueError):
             continue
         if d.tzinfo is None:
-            d = d.replace(tzinfo=datetime.timezone.utc)
+            d = d.replace(tzinfo=tz)
         return d.timestamp()
     return None
 
@@ -275,6 +281,8 @@ class ZuoraState(DoubleState):
     def __init__(self, args):
         super().__init__()
         self.args = args
+        # The tenant's zone: plain startTimes are written in it (ZUORA.md).
+        self.tz = zoneinfo.ZoneInfo(args.timezone)
         self.id_counter = 0
         self.tokens = {}
         self.reset()
@@ -327,7 +335,7 @@ class ZuoraState(DoubleState):
                 continue
             if job.seeded:
                 req_version, incr = job.data.get("version", "1.1"), None
-                start = parse_time(job.data.get("startTime"))
+                start = parse_time(job.data.get("startTime"), self.tz)
             else:
                 req_version, incr = job.req.get("version"), job.req.get("incrementalTime")
                 start = job.submitted
@@ -460,7 +468,7 @@ class ZuoraState(DoubleState):
         view = {"id": job.id, "name": req.get("name", ""), "status": jstatus,
                 "version": str(req.get("version")), "format": str(req.get("format")).upper(),
                 "encrypted": req.get("encrypted", "none"),
-                "startTime": fmt_time(job.submitted), "batches": batches}
+                "startTime": fmt_time(job.submitted, self.tz), "batches": batches}
         if req.get("partner") is not None:
             view["partner"] = req["partner"]
         if req.get("project") is not None:
@@ -751,7 +759,7 @@ class ZuoraHandler(DoubleHandler):
                     v = st.view(j, now)
                     if not j.seeded:
                         w = j.window_start
-                        v["_window_start"] = fmt_time(w) if isinstance(w, float) else w
+                        v["_window_start"] = fmt_time(w, st.tz) if isinstance(w, float) else w
                         v["_incrementalTime"] = j.req.get("incrementalTime")
                     out.append(v)
                 return json_response(200, {"jobs": out})
@@ -759,7 +767,7 @@ class ZuoraHandler(DoubleHandler):
                 st.settle(st.now())
                 return json_response(200, {"sessions": [
                     {"partner": k[0], "project": k[1], "queries": v["queries"],
-                     "last_end": fmt_time(v["last_end"]) if v["last_end"] is not None else None}
+                     "last_end": fmt_time(v["last_end"], st.tz) if v["last_end"] is not None else None}
                     for k, v in st.sessions.items()]})
         return None
 
@@ -821,6 +829,8 @@ def main():
     ap.add_argument("--full-records", type=int, default=120, help="records of a full batch (+ 0..49)")
     ap.add_argument("--incremental-records", type=int, default=12, help="max records of an incremental batch")
     ap.add_argument("--segment-records", type=int, default=500000)
+    ap.add_argument("--timezone", default="UTC",
+                    help="the tenant's zone: plain startTimes are written in it (UTC: an EU tenant)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     state = ZuoraState(args)

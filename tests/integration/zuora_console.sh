@@ -137,7 +137,44 @@ screen_has "cancel: done" "$T/cancelled.txt" "cancelled"
 a=$(sql "SELECT result FROM lakeop.audit WHERE action = 'export.cancel' AND target = '$K'")
 [ "$a" = ok ] && lk_pass "cancel audited" || lk_fail "cancel audited" "$a"
 
-for f in export follow cancel; do
+# 4. More than 30 days back: the "Export a long range?" dialog, declined.
+before=$(zuora_ctl GET "/_control/requests?path=/v1/batch-query/&method=POST" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["requests"]))')
+D45=$(date -u -d '45 days ago' +%F)
+run_script longrange <<EOF
+:jobs
+e
+<C-u>$D45<Enter>
+:save-display $T/long-plan.txt
+<Tab><Enter>
+:save-display $T/long-ask.txt
+<Enter>
+:save-display $T/long-declined.txt
+q
+EOF
+screen_has "long range: the plan warns" "$T/long-plan.txt" "45 days back is more than 30"
+screen_has "long range: a second dialog asks" "$T/long-ask.txt" "Export a long range?"
+screen_has "long range: declined (focus on Cancel)" "$T/long-declined.txt" "export not submitted"
+after=$(zuora_ctl GET "/_control/requests?path=/v1/batch-query/&method=POST" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["requests"]))')
+[ "$after" = "$before" ] && lk_pass "long range declined: nothing sent" || lk_fail "long range declined" "$before -> $after"
+
+# 5. A segmented full load: segments instead of a fileId, in lakeop job and Job detail.
+G=5e90000000000000000000000000000a
+zuora_ctl POST /_control/job "{\"id\":\"$G\",\"status\":\"completed\",\"version\":\"1.1\",\"batches\":[{\"batchId\":\"5e9b\",
+  \"name\":\"Account\",\"status\":\"completed\",\"recordCount\":9,\"full\":true,\"message\":\"\",
+  \"segments\":[\"5e9f1\",\"5e9f2\",\"5e9f3\"]}]}" >/dev/null
+"$L" job "$G" >"$T/seg.out" 2>"$T/seg.err"
+screen_has "lakeop job: the segments' file ids" "$T/seg.out" "3 segments: 5e9f1 5e9f2 5e9f3"
+run_script segments <<EOF
+:job $G
+:save-display $T/seg-detail.txt
+<Enter>
+:save-display $T/seg-batch.txt
+q
+EOF
+screen_has "Job detail: the segment count" "$T/seg-detail.txt" "3 segments"
+screen_has "batch detail: each segment's file id" "$T/seg-batch.txt" "5e9f3"
+
+for f in export follow cancel longrange segments; do
     if grep -q "ERROR: AddressSanitizer\|LeakSanitizer\|runtime error" "$T/$f.err"; then
         lk_fail "no sanitizer reports ($f)" "$(head -40 "$T/$f.err")"
     else

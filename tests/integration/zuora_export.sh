@@ -143,6 +143,43 @@ expect_rc "--force overrides" 0
 has "--force: says what it overrides" "$ERR" "--force"
 [ "$(audits)" = "ok:afterLastIncrement:true" ] && lk_pass "--force audited" || lk_fail "--force audited" "$(audits)"
 
+# The audit of a submit: the plan per object, and what --force overrode.
+p=$(sql "SELECT (params->'plan'->'objects'->0->>'name') || ':' || (params->'plan'->'objects'->0->>'full') || '|' || coalesce(params->'overridden'->>0, 'none') FROM lakeop.audit WHERE action = 'export.submit' ORDER BY id DESC LIMIT 1")
+case "$p" in "Account:false|Account: increment (job "*"stage zuora_account last succeeded"*)
+    lk_pass "--force audit: Account incremental, and the problem it overrode" ;;
+    *) lk_fail "--force audit" "$p" ;; esac
+
+# ---- --json: the plan and a refusal, one document on stdout
+run export --from afterLastIncrement --object Account --yes --json
+expect_rc "--json refusal: exit 3" 3
+python3 -c "
+import json, sys
+d = json.load(open('$OUT'))
+o = d['plan']['objects'][0]
+sys.exit(0 if d['refused'].startswith('refusing to export afterLastIncrement') and o['name'] == 'Account'
+         and o['full'] is False and o['ingested'] is False and o['problem'] in d['refused'] else 1)" \
+    && lk_pass "--json refusal: {plan, refused} on stdout" || lk_fail "--json refusal" "$(head -c 600 "$OUT")"
+
+# ---- more refusals: a job still running, no stage, a stage missing from the DAG
+zuora_ctl POST /_control/job_fate '{"job":"next","fate":"stuck_executing"}' >/dev/null
+run export --from "$D" --object Account --yes
+R=$(sql "SELECT job_id FROM lakeop.zuora_jobs ORDER BY id DESC LIMIT 1")
+run export --from afterLastIncrement --object Account --yes
+expect_rc "a job with the object still running: refused" 3
+has "refusal: names the running job" "$ERR" "Account (job $R with this object has not finished)"
+zuora_ctl POST /_control/job_fate "{\"job\":\"$R\",\"fate\":\"completed\"}" >/dev/null
+run job "$R"
+sql "UPDATE lakeop.zuora_batches SET copied_at = now() - interval '1 hour'; UPDATE lakeop.increments SET copied_at = now() - interval '1 hour'" >/dev/null
+grep -v '^stage = zuora_account' "$T/config" >"$T/config3"
+sed 's/^stage = zuora_account/stage = zuora_nope/' "$T/config" >"$T/config4"
+chmod 600 "$T/config3" "$T/config4"
+LAKEOP_CONFIG="$T/config3" run export --from afterLastIncrement --object Account --yes
+expect_rc "no stage configured: refused" 3
+has "refusal: no stage configured" "$ERR" "no stage is configured for it (stage = ... in [object \"Account\"])"
+LAKEOP_CONFIG="$T/config4" run export --from afterLastIncrement --object Account --yes
+expect_rc "stage missing from the DAG: refused" 3
+has "refusal: the stage is not in the DAG" "$ERR" "Airflow has no task zuora_nope in DAG supporter_experience"
+
 # ---- full-load plan: a changed query, a different project
 LAKEOP_CONFIG="$T/config2" run export --from "$D" --object Account --yes
 has "changed query: full load" "$OUT" "full load: query changed since job"
@@ -161,6 +198,36 @@ run export --from "$D" --object Contact --yes --json
 expect_rc "--json: exit 0" 0
 python3 -c "import json,sys; d=json.load(open('$OUT')); sys.exit(0 if d['job']['status']=='submitted' else 1)" \
     && lk_pass "--json: the submitted job" || lk_fail "--json" "$(head -c 300 "$OUT")"
+python3 -c "import json,sys; d=json.load(open('$OUT')); p=d['plan']; sys.exit(0 if p['incrementalTime']=='$DM1 00:00:00' and p['objects'][0]['name']=='Contact' and 'full' in p['objects'][0] else 1)" \
+    && lk_pass "--json: the plan in the same document" || lk_fail "--json plan" "$(head -c 600 "$OUT")"
+
+# ---- more than 30 days back on a terminal: the second question declined
+before=$(submits)
+D45=$(date -u -d '45 days ago' +%F)
+printf 'y\nn\n' | script -qec "'$L' export --from $D45 --object Contact" "$T/typescript" >"$T/tty.out" 2>&1
+RC=$?
+expect_rc "second confirmation declined on a terminal: exit 3" 3
+has "the terminal was asked about the long range" "$T/tty.out" "This exports 45 days of changes (more than 30)"
+[ "$(submits)" = "$before" ] && lk_pass "declined: nothing sent" || lk_fail "declined: nothing sent" "$before -> $(submits)"
+m=$(sql "SELECT result || ':' || message FROM lakeop.audit WHERE action = 'export.submit' ORDER BY id DESC LIMIT 1")
+[ "$m" = "refused:export of more than 30 days not confirmed" ] && lk_pass "declined: audited" || lk_fail "declined audited" "$m"
+
+# ---- a submit is never sent twice once Zuora may have received it
+submit_with_fault() {   # NAME FAULT-JSON EXPECTED-RC SUBMITS-EXPECTED-AT-ZUORA
+    before=$(submits)
+    zuora_ctl POST /_control/fault "$2" >/dev/null
+    run export --from "$D" --object Contact --yes
+    expect_rc "$1: exit $3" "$3"
+    [ "$(submits)" = $((before + $4)) ] && lk_pass "$1: $4 submit(s) reached Zuora" || lk_fail "$1: submits" "$before -> $(submits)"
+}
+submit_with_fault "502 on submit" '{"match":"POST /v1/batch-query","status":502,"times":1}' 1 1
+has "502 on submit: says Zuora may have it and it was not resent" "$ERR" "Zuora may have received the export, so lakeop did not send it again"
+[ "$(audits)" = "failed:$D:false" ] && lk_pass "502 on submit: audited as failed" || lk_fail "502 audited" "$(audits)"
+submit_with_fault "connection cut on submit" '{"match":"POST /v1/batch-query","drop":true,"times":1}' 1 1
+has "cut connection: says so" "$ERR" "did not send it again"
+# A 429 is a refusal before any work: sent once more after Retry-After.
+submit_with_fault "429 on submit" '{"match":"POST /v1/batch-query","status":429,"retry_after":1,"times":1}' 0 2
+zuora_ctl DELETE /_control/fault >/dev/null
 
 # ---- nothing half-stored
 n=$(sql "SELECT count(*) FROM lakeop.zuora_jobs j WHERE NOT EXISTS (SELECT 1 FROM lakeop.zuora_batches b WHERE b.job_id = j.job_id)")

@@ -265,4 +265,40 @@ expect_rc "token expired mid-watch: refreshed, exit 0" 0
 t1=$(stat_of "d['tokens_issued']")
 [ $((t1 - t0)) -eq 2 ] && lk_pass "401: exactly one fresh token" || lk_fail "401 refresh" "$t0 -> $t1"
 
+# ---- a watch's trouble: a 429 storm costs one request per poll; what no
+# retry mends ends it at once in Zuora's words; a stuck job meets the ceiling
+watch_job '{"job":"next","fate":"stuck_executing"}'
+g0=$(gets "$W")
+fault '{"match":"GET /v1/batch-query/jobs/","status":429,"retry_after":1,"times":-1}'
+"$L" job "$W" --watch --interval 2 >"$OUT" 2>"$ERR" </dev/null &
+wpid=$!
+sleep 5
+kill $wpid; wait $wpid 2>/dev/null
+zuora_ctl DELETE /_control/fault >/dev/null
+polls=$(( $(gets "$W") - g0 ))
+[ "$polls" -le 2 ] && lk_pass "429 storm: one request per poll, not one per retry ($polls in 5 s)" || lk_fail "429 storm" "$polls requests"
+has "429 storm: each failed poll said on stderr, without a terminal" "$ERR" "poll failed, retrying in"
+
+g0=$(gets "$W")
+fault '{"match":"GET /v1/batch-query/jobs/","status":200,"body":{"status":"error","errorCode":"90009","message":"You are not authorised to run AQuA"},"times":-1}'
+s=$(now_ms); run job "$W" --watch --interval 2; e=$(now_ms)
+zuora_ctl DELETE /_control/fault >/dev/null
+expect_rc "90009 while watching: exit 1" 1
+has "90009: Zuora's words" "$ERR" "You are not authorised to run AQuA"
+has "90009: says why it stopped" "$ERR" "asking again would not help"
+[ $(( $(gets "$W") - g0 )) -eq 1 ] && [ $((e - s)) -lt 5000 ] && lk_pass "90009: stopped at once (one request, $((e - s)) ms)" \
+    || lk_fail "90009 at once" "$(( $(gets "$W") - g0 )) requests, $((e - s)) ms"
+
+fault '{"match":"GET /v1/batch-query/jobs/","status":401,"times":-1}'
+s=$(now_ms); run job "$W" --watch --interval 2; e=$(now_ms)
+zuora_ctl DELETE /_control/fault >/dev/null
+expect_rc "401 after a fresh token while watching: exit 1" 1
+has "401: the credentials are named" "$ERR" "refused the credentials"
+[ $((e - s)) -lt 5000 ] && lk_pass "401: stopped at once ($((e - s)) ms)" || lk_fail "401 at once" "$((e - s)) ms"
+
+s=$(now_ms); LAKEOP_WATCH_CEILING=3 run job "$W" --watch --interval 2; e=$(now_ms)
+expect_rc "stuck past the ceiling (LAKEOP_WATCH_CEILING=3): exit 1" 1
+has "ceiling: says the job is stuck" "$ERR" "it is still executing, longer than Zuora lets a job run"
+[ $((e - s)) -lt 8000 ] && lk_pass "ceiling: the watch ended ($((e - s)) ms)" || lk_fail "ceiling" "$((e - s)) ms"
+
 lk_done

@@ -44,14 +44,16 @@ export LAKEOP_CONFIG="$T/config" HOME="$T/home" XDG_STATE_HOME="$T/home/state" Z
 unset LAKEOP_ENV XDG_CONFIG_HOME LAKEOP_DATABASE_URL LAKEOP_ZUORA_URL LAKEOP_HEALTH_INTERVAL
 
 # Two jobs that run for ever at the double (seeded jobs stay as seeded), in
-# the job history so that the Jobs screen polls them.
+# the job history so that the Jobs screen polls them: started just now (a
+# job running for longer than Zuora allows is stuck, and no longer polled).
+STARTED=$(date -u '+%F %T')
 J1=2c92c0f8000000000000000000000a01
 J2=2c92c0f8000000000000000000000a02
 jobs=""
 for j in $J1 $J2; do
     jobs="$jobs${jobs:+,}{\"id\":\"$j\",\"name\":\"lakeop-export\",\"status\":\"executing\",\"version\":\"1.1\",
       \"format\":\"CSV\",\"encrypted\":\"none\",\"partner\":\"$PARTNER\",\"project\":\"$PROJECT\",
-      \"startTime\":\"2026-01-05 10:00:00\",\"batches\":[{\"batchId\":\"${j}b\",\"name\":\"Account\",
+      \"startTime\":\"$STARTED\",\"batches\":[{\"batchId\":\"${j}b\",\"name\":\"Account\",
       \"status\":\"executing\",\"recordCount\":0,\"query\":\"SELECT Id FROM Account\",
       \"batchType\":\"zoqlexport\",\"full\":true,\"message\":\"\"}]}"
 done

@@ -257,6 +257,30 @@ static void test_503_retried(void **state)
     fx_stop(&f);
 }
 
+/* A stateful submit: a 5xx may come after the server acted, so it is
+ * final; a 429 (refused before any work) is retried. */
+static void test_not_idempotent(void **state)
+{
+    static const struct reply r[] = { { 502, NULL, "bad gateway", -1 }, { 200, NULL, "second", -1 } };
+    struct fx f;
+    fx_start(&f, r, N(r), "/x", NULL);
+    struct http_request req = { .method = "POST", .url = f.url, .body = "{}", .body_len = 2,
+                                .backoff_base_ms = 1, .not_idempotent = true };
+    assert_int_equal(http_perform(f.c, &req, &f.resp, &f.err), LK_OK);
+    assert_int_equal(f.resp.status, 502);
+    assert_int_equal(f.resp.attempts, 1);
+    assert_int_equal(f.s->requests, 1);
+    fx_stop(&f);
+
+    static const struct reply r2[] = { { 429, "Retry-After: 0\r\n", "slow down", -1 }, { 200, NULL, "ok", -1 } };
+    fx_start(&f, r2, N(r2), "/x", NULL);
+    req.url = f.url;
+    assert_int_equal(http_perform(f.c, &req, &f.resp, &f.err), LK_OK);
+    assert_int_equal(f.resp.status, 200);
+    assert_int_equal(f.resp.attempts, 2);
+    fx_stop(&f);
+}
+
 static void test_400_not_retried(void **state)
 {
     static const struct reply r[] = { { 400, NULL, "{\"bad\":1}", -1 }, { 200, NULL, "no", -1 } };
@@ -498,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_get_and_headers),
         cmocka_unit_test(test_keep_alive),
         cmocka_unit_test(test_503_retried),
+        cmocka_unit_test(test_not_idempotent),
         cmocka_unit_test(test_400_not_retried),
         cmocka_unit_test(test_retry_after_honoured),
         cmocka_unit_test(test_budget_respected),

@@ -83,6 +83,50 @@ static void test_gives_up_and_terminal(void **state)
     assert_int_equal(watch_wait_ms(&w, 99999), -1);
 }
 
+static void test_ceiling(void **state)
+{
+    struct watch w;
+    watch_init(&w, 5000, 0);
+    watch_set_ceiling(&w, 12000, 0);
+    assert_true(watch_begin(&w, 0));
+    watch_end_ok(&w, 100, false);
+    assert_int_equal(watch_wait_ms(&w, 100), 5000);
+    assert_true(watch_begin(&w, 5100));
+    watch_end_ok(&w, 5200, false);
+    /* The next poll would be due at 10200, the ceiling at 12000. */
+    assert_true(watch_begin(&w, 10200));
+    watch_end_ok(&w, 10300, false);
+    assert_int_equal(watch_wait_ms(&w, 10300), 1700);
+    assert_false(watch_begin(&w, 12000));
+    assert_true(w.timed_out);
+    assert_true(watch_over(&w));
+    assert_false(w.gave_up);
+    watch_init(&w, 5000, 0);
+    watch_set_ceiling(&w, 0, 0);
+    assert_true(watch_begin(&w, 0));
+    watch_end_ok(&w, 1000000000, false);
+    assert_true(watch_begin(&w, 2000000000));
+}
+
+static void test_fatal_and_defer(void **state)
+{
+    struct watch w;
+    watch_init(&w, 2000, 0);
+    assert_true(watch_begin(&w, 0));
+    watch_end_fatal(&w);
+    assert_true(w.gave_up);
+    assert_false(watch_begin(&w, 100000));
+    watch_init(&w, 2000, 0);
+    assert_true(watch_begin(&w, 0));
+    watch_end_ok(&w, 0, false);
+    watch_defer(&w, 0, 30);
+    assert_int_equal(watch_wait_ms(&w, 0), 30000);
+    watch_defer(&w, 0, 1);   /* never sooner than already due */
+    assert_int_equal(watch_wait_ms(&w, 0), 30000);
+    watch_defer(&w, 0, -1);
+    assert_int_equal(watch_wait_ms(&w, 0), 30000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -90,6 +134,8 @@ int main(void)
         cmocka_unit_test(test_overlapping_poll_dropped),
         cmocka_unit_test(test_backoff_and_retry_after),
         cmocka_unit_test(test_gives_up_and_terminal),
+        cmocka_unit_test(test_ceiling),
+        cmocka_unit_test(test_fatal_and_defer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

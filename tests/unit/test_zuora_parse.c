@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +102,31 @@ static void test_unknown_job(void **state)
     struct lk_error err;
     assert_int_equal(parse(text, &job, &err), LK_NOTFOUND);
     assert_string_equal(err.remote_code, "90002");
+}
+
+/* What a watch may ask again: Zuora's own trouble and a garbled body, not
+ * a refusal. */
+static void test_retryable(void **state)
+{
+    struct zuora_job job;
+    struct lk_error err;
+    static const struct { const char *code; bool retryable; } cases[] = {
+        { "90022", true }, { "90008", true }, { "90010", true }, { "90006", true },
+        { "90009", false }, { "90019", false }, { "90002", false }, { "90005", false },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[160];
+        snprintf(text, sizeof text, "{\"status\":\"error\",\"errorCode\":\"%s\",\"message\":\"m\"}", cases[i].code);
+        err_clear(&err);
+        assert_int_not_equal(parse(text, &job, &err), LK_OK);
+        assert_int_equal(err.retryable, cases[i].retryable);
+    }
+    err_clear(&err);
+    assert_int_equal(parse("{\"id\":\"j\",\"sta", &job, &err), LK_FAIL);
+    assert_true(err.retryable);
+    err_clear(&err);
+    assert_int_equal(zuora_parse_error(401, "", 0, &err), LK_FAIL);
+    assert_false(err.retryable);
 }
 
 static void test_generic_reasons(void **state)
@@ -212,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_unknown_status_kept),
         cmocka_unit_test(test_http200_error),
         cmocka_unit_test(test_unknown_job),
+        cmocka_unit_test(test_retryable),
         cmocka_unit_test(test_generic_reasons),
         cmocka_unit_test(test_malformed_and_truncated),
         cmocka_unit_test(test_wrong_types),

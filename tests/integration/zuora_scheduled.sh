@@ -1,0 +1,102 @@
+#!/bin/sh
+# The scheduled exporter's jobs: lakeop never submitted them, yet they move
+# the session.  `lakeop jobs` and every export plan fetch the session's last
+# completed job into the history (origin scheduled), and afterLastIncrement
+# judges by it.
+. "$(dirname "$0")/../lib/common.sh"
+. "$LK_ROOT/tests/lib/pg.sh"
+. "$LK_ROOT/tests/lib/doubles.sh"
+set -u
+
+pg_start || exit 1
+DB=$(pg_new_db zuora_scheduled)
+zuora_double_start --job-seconds 0 || exit 1
+airflow_double_start || exit 1
+T=$(lk_tmpdir)
+Q="SELECT Account.Id, Account.Name FROM Account"
+cat >"$T/config" <<EOF2
+[env "CODE"]
+zuora.partner  = guardian-12357
+zuora.project  = zuora-datalake-export-2
+zuora.timezone = UTC
+airflow.dag    = supporter_experience
+
+[object "Account"]
+zoql  = $Q
+raw   = file://$T/raw/Account.csv
+stage = zuora_account
+EOF2
+chmod 600 "$T/config"
+export LAKEOP_CONFIG="$T/config" LAKEOP_DATABASE_URL="$DB" LAKEOP_ZUORA_URL="$LK_ZUORA_URL" \
+    LAKEOP_ZUORA_CLIENT_ID=lakeop-test LAKEOP_ZUORA_CLIENT_SECRET=s3cret \
+    LAKEOP_AIRFLOW_URL="$LK_AIRFLOW_URL" LAKEOP_AIRFLOW_USER=ops LAKEOP_AIRFLOW_PASSWORD=pw
+L=$LK_BIN
+OUT=$T/out
+ERR=$T/err
+run() { "$L" "$@" >"$OUT" 2>"$ERR" </dev/null; RC=$?; }
+expect_rc() {
+    if [ "$RC" = "$2" ]; then lk_pass "$1"; else lk_fail "$1" "exit $RC, expected $2: $(head -c 900 "$ERR")"; fi
+}
+has() {
+    if grep -qF -- "$3" "$2"; then lk_pass "$1"; else lk_fail "$1" "'$3' not in: $(head -c 900 "$2")"; fi
+}
+sql() { psql -X -q -t -A "$DB" -c "$1"; }
+submits() { zuora_ctl GET "/_control/requests?path=/v1/batch-query/&method=POST" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["requests"]))'; }
+
+# The scheduled exporter's job, as Zuora keeps it: lakeop has never seen it.
+S=5c92c0f9725046a2017255f7d84e5a48
+zuora_ctl POST /_control/job "{\"id\":\"$S\",\"name\":\"scheduled-export\",\"status\":\"completed\",
+  \"version\":\"1.1\",\"format\":\"CSV\",\"encrypted\":\"none\",\"partner\":\"guardian-12357\",
+  \"project\":\"zuora-datalake-export-2\",\"startTime\":\"2021-01-18T17:13:48+0000\",
+  \"batches\":[{\"batchId\":\"5c92c0f9725046a2017255f7d8925a55\",\"name\":\"Account\",\"query\":\"$Q\",
+  \"batchType\":\"zoqlexport\",\"apiVersion\":\"91.0\",\"status\":\"completed\",\"recordCount\":3,\"full\":false,
+  \"message\":\"\",\"deleted\":{\"column\":\"IsDeleted\",\"format\":\"Boolean\"},\"fileId\":\"5c92c09472503749017255fc3c9379c8\"}]}" >/dev/null
+
+run jobs
+expect_rc "jobs: exit 0" 0
+has "jobs: the scheduled exporter's job is listed" "$OUT" "$S"
+[ "$(sql "SELECT origin || ':' || status FROM lakeop.zuora_jobs WHERE job_id = '$S'")" = "scheduled:completed" ] \
+    && lk_pass "stored with origin scheduled" || lk_fail "origin scheduled" "$(sql "SELECT origin FROM lakeop.zuora_jobs")"
+[ "$(sql "SELECT to_char(submitted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM lakeop.zuora_jobs WHERE job_id = '$S'")" = "2021-01-18 17:13:48" ] \
+    && lk_pass "its place in the history: when it started, not when lakeop heard of it" || lk_fail "submitted_at" "$(sql "SELECT submitted_at FROM lakeop.zuora_jobs")"
+[ "$(sql "SELECT last_job_id FROM lakeop.increments WHERE object_name = 'Account'")" = "$S" ] \
+    && lk_pass "it is Account's last increment" || lk_fail "increment" "$(sql "SELECT * FROM lakeop.increments")"
+
+# afterLastIncrement: the scheduled increment was never copied → refused.
+sql "DELETE FROM lakeop.zuora_jobs" >/dev/null
+sql "DELETE FROM lakeop.increments" >/dev/null
+before=$(submits)
+run export --from afterLastIncrement --yes
+expect_rc "afterLastIncrement after a scheduled job lakeop never saw: refused" 3
+has "refusal names the scheduled job" "$ERR" "Account (its last increment (job $S) was never copied"
+[ "$(submits)" = "$before" ] && lk_pass "refused: nothing sent" || lk_fail "nothing sent" "$(submits)"
+
+# Copied (by the scheduled pipeline) long ago, ingested since: allowed, and
+# incremental because the scheduled job ran the same query.
+sql "UPDATE lakeop.zuora_batches SET copied_at = '2000-01-01 00:00:00+00' WHERE job_id = '$S'" >/dev/null
+run export --from afterLastIncrement --yes
+expect_rc "its increment copied and ingested: allowed" 0
+has "plan: incremental, from the scheduled job's query" "$OUT" "Account                  incremental"
+full=$(zuora_ctl GET "/_control/jobs" | python3 -c "import json,sys; print([b['full'] for j in json.load(sys.stdin)['jobs'] if j['id'] != '$S' for b in j['batches']])")
+[ "$full" = "[False]" ] && lk_pass "Zuora agrees: incremental" || lk_fail "double's full" "$full"
+
+# Looked up by id first (origin lookup), then found to be the session's last job.
+zuora_ctl POST /_control/reset >/dev/null
+sql "DELETE FROM lakeop.zuora_batches; DELETE FROM lakeop.zuora_jobs; DELETE FROM lakeop.increments" >/dev/null
+zuora_ctl POST /_control/job "{\"id\":\"$S\",\"status\":\"completed\",\"version\":\"1.1\",\"partner\":\"guardian-12357\",
+  \"project\":\"zuora-datalake-export-2\",\"batches\":[{\"batchId\":\"b1\",\"name\":\"Account\",\"query\":\"$Q\",
+  \"status\":\"completed\",\"recordCount\":1,\"fileId\":\"f1\"}]}" >/dev/null
+run job "$S"
+[ "$(sql "SELECT origin FROM lakeop.zuora_jobs WHERE job_id = '$S'")" = lookup ] && lk_pass "a job looked up by id: origin lookup" || lk_fail "lookup" "$(sql "SELECT origin FROM lakeop.zuora_jobs")"
+run jobs
+[ "$(sql "SELECT origin FROM lakeop.zuora_jobs WHERE job_id = '$S'")" = scheduled ] && lk_pass "then the session's last job: origin scheduled" || lk_fail "became scheduled" "$(sql "SELECT origin FROM lakeop.zuora_jobs")"
+
+# Zuora unreachable: jobs still lists the history, with a note.
+zuora_ctl POST /_control/fault '{"match":"GET /v1/batch-query/jobs/partner/","status":400,"times":1}' >/dev/null
+run jobs
+expect_rc "jobs with Zuora refusing: still exit 0" 0
+has "jobs with Zuora refusing: a note" "$ERR" "showing the history as stored"
+has "jobs with Zuora refusing: the history" "$OUT" "$S"
+zuora_ctl DELETE /_control/fault >/dev/null
+
+lk_done
