@@ -134,8 +134,11 @@ class World:
             self.add_scheduled_run("cubic_ingest", i)
 
     def add_dag(self, dag_id, edges, description, tags, paused, active, cron, markers=None):
-        """markers: {task: [external_dag_id, external_task_id]}, ExternalTaskMarkers."""
+        """markers: {task: [external_dag_id, external_task_id]}, ExternalTaskMarkers.
+        Re-adding a DAG replaces it: a seed may give a default DAG another shape."""
         markers = markers or {}
+        if dag_id in self.dags:
+            self.tis = {k: ti for k, ti in self.tis.items() if k[0] != dag_id}
         tasks = collections.OrderedDict()
         for n, (tid, down) in enumerate(edges.items()):
             op = "ExternalTaskMarker" if tid in markers else operator_of(tid)
@@ -888,7 +891,7 @@ def main():
     ap.add_argument("--task-seconds", type=float, default=2.0)
     ap.add_argument("--maximum-page-limit", type=int, default=100)
     ap.add_argument("--empty-clear-response", action="store_true")
-    ap.add_argument("--seed", help="JSON: extra DAGs and task states")
+    ap.add_argument("--seed", help="JSON: extra (or replacement) DAGs and task states")
     ap.add_argument("--first-date", help="logical date of the first scheduled run (YYYY-MM-DD; default 2024-01-01)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()

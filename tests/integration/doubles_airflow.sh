@@ -251,4 +251,17 @@ S=$(curl -sS -o "$B" -w '%{http_code}' -u "$AUTH" "$LK_AIRFLOW_URL/api/v1/dags/$
 jchk "paging: limit above the maximum is cut to 100" 'd["total_entries"]==150 and len(d["dag_runs"])==100'
 S=$(curl -sS -o "$B" -w '%{http_code}' -u "$AUTH" "$LK_AIRFLOW_URL/api/v1/dags/$D/dagRuns?offset=140")
 jchk "paging: the last page" 'len(d["dag_runs"])==10'
+
+# ---- a seed DAG with a default DAG's id replaces it, runs and instances too
+cat >"$T/replace.json" <<'JSON'
+{"dags":[{"dag_id":"supporter_experience","runs":4,"tasks":{"zuora_account":["zuora_product"],"zuora_product":[]}}]}
+JSON
+airflow_double_start --seed "$T/replace.json" || exit 1
+S=$(curl -sS -o "$B" -w '%{http_code}' -u "$AUTH" "$LK_AIRFLOW_URL/api/v1/dags/$D/tasks")
+jchk "seed: replaces the default DAG's tasks" 'sorted(t["task_id"] for t in d["tasks"])==["zuora_account","zuora_product"]'
+S=$(curl -sS -o "$B" -w '%{http_code}' -u "$AUTH" "$LK_AIRFLOW_URL/api/v1/dags/$D/dagRuns")
+jchk "seed: and its runs" 'd["total_entries"]==4'
+S=200; airflow_ctl GET /_control/state >"$B"
+jchk "seed: no task instance of the default shape is left" \
+    'sorted({t["task_id"] for t in d["task_instances"] if t["dag_id"]=="supporter_experience"})==["zuora_account","zuora_product"] and sum(t["dag_id"]=="supporter_experience" for t in d["task_instances"])==8'
 lk_done

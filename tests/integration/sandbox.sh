@@ -73,37 +73,57 @@ exactly "one aborted batch" 1 "SELECT count(*) FROM lakeop.zuora_batches WHERE s
 exactly "one job still running" 1 "SELECT count(*) FROM lakeop.zuora_jobs WHERE status IN ('submitted', 'executing')"
 exactly "one full load" 1 "SELECT count(DISTINCT job_id) FROM lakeop.zuora_batches WHERE full_load"
 
-# Airflow: supporter_experience, zuora_account upstream of the other zuora_*
-# tasks, some runs failed.  The product catalogue (zuora_product and its rate
-# plans) does not hang off accounts and runs on its own, as in the real DAG.
-auth="-u ops:pw"
-# shellcheck disable=SC2086
-tasks=$(curl -sS $auth "$LK_AIRFLOW_URL/api/v1/dags/supporter_experience/tasks")
-if printf '%s' "$tasks" | python3 -c '
+# Airflow, as lakeop sees it: supporter_experience has a task for each
+# object's stage, every zuora_* task downstream of zuora_account, several
+# runs, some failed, one of them at zuora_account with all the rest upstream
+# failed.
+out=$("$LK_BIN" stages --json --runs 0 2>&1); st=$?
+printf '%s' "$out" >"$T/stages.json"
+grep '^stage' "$LAKEOP_CONFIG" | sed 's/^stage *= *//' >"$T/stage-names"
+if [ $st -eq 0 ] && python3 - "$T/stages.json" "$T/stage-names" <<'EOP'
 import json, sys
-t = {x["task_id"]: x for x in json.load(sys.stdin)["tasks"]}
-zs = {k for k in t if k.startswith("zuora_") and k not in ("zuora_account", "zuora_product", "zuora_product_rate_plan")}
-down, todo = set(), list(t["zuora_account"]["downstream_task_ids"])
+d = json.load(open(sys.argv[1]))
+stages = set(open(sys.argv[2]).read().split())
+t = {x["task_id"]: x for x in d["tasks"]}
+zs = {k for k in t if k.startswith("zuora_")} - {"zuora_account"}
+down, todo = set(), list(t["zuora_account"]["downstream"])
 while todo:
     k = todo.pop()
     if k not in down:
         down.add(k)
-        todo.extend(t[k]["downstream_task_ids"])
-sys.exit(0 if len(zs) >= 9 and zs <= down else 1)'; then
-    lk_pass "supporter_experience: zuora_account has the other zuora_* tasks downstream"
+        todo.extend(t[k]["downstream"])
+missing = zs - down
+assert d["dag_id"] == "supporter_experience", d["dag_id"]
+assert len(zs) == 12 and not missing, "not downstream of zuora_account: %s" % sorted(missing)
+assert len(stages) == 13 and stages <= set(t), "stages without a task: %s" % sorted(stages - set(t))
+EOP
+then
+    lk_pass "supporter_experience: each object's stage is a task, every other zuora_* task downstream of zuora_account"
 else
-    lk_fail "supporter_experience tasks" "$tasks"
+    lk_fail "supporter_experience tasks" "$st: $out"
 fi
-# shellcheck disable=SC2086
-runs=$(curl -sS $auth "$LK_AIRFLOW_URL/api/v1/dags/supporter_experience/dagRuns?limit=100")
-if printf '%s' "$runs" | python3 -c '
+failed_at_account=$(python3 - "$T/stages.json" <<'EOP'
 import json, sys
-r = json.load(sys.stdin)["dag_runs"]
+r = json.load(open(sys.argv[1]))["runs"]
 states = [x["state"] for x in r]
-sys.exit(0 if len(r) >= 3 and "failed" in states and "success" in states else 1)'; then
-    lk_pass "supporter_experience: several runs, some failed"
+if len(r) >= 7 and "success" in states and states.count("failed") >= 2:
+    print(sorted(x["dag_run_id"] for x in r if x["state"] == "failed")[0])
+EOP
+)
+if [ -n "$failed_at_account" ]; then
+    lk_pass "supporter_experience: a run a day, some failed"
+    out=$("$LK_BIN" stages --json --run "$failed_at_account" 2>&1); st=$?
+    if [ $st -eq 0 ] && printf '%s' "$out" | python3 -c '
+import json, sys
+t = {x["task_id"]: x["state"] for x in json.load(sys.stdin)["tasks"]}
+rest = {k for k in t if k != "zuora_account"}
+sys.exit(0 if t["zuora_account"] == "failed" and {t[k] for k in rest} == {"upstream_failed"} else 1)'; then
+        lk_pass "the first failed run failed at zuora_account, everything downstream upstream_failed"
+    else
+        lk_fail "stages of $failed_at_account" "$st: $out"
+    fi
 else
-    lk_fail "supporter_experience runs" "$runs"
+    lk_fail "supporter_experience runs" "$(cat "$T/stages.json")"
 fi
 
 # The console on it, headless: the Overview with the seed's datasets, loads and jobs.

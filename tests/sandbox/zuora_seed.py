@@ -36,9 +36,6 @@ OBJECTS = [
     ("Refund", "Id, Amount, RefundDate, Status, Type, ReasonCode", ""),
 ]
 
-# Objects ingested by another object's Airflow task.
-STAGES = {"RatePlanChargeTier": "zuora_rate_plan_charge", "Refund": "zuora_payment"}
-
 PARTNER = "guardian-12357"
 PROJECT = "zuora-datalake-export-2"
 
@@ -128,7 +125,8 @@ def main():
             f.write(f'[object "{name}"]\n')
             f.write(f"zoql  = {query(name, fields, where)}\n")
             f.write(f"raw   = s3://ophan-raw-zuora-increment-{name.lower()}/{name}.csv\n")
-            f.write(f"stage = {STAGES.get(name, 'zuora_' + snake(name))}\n\n")
+            # airflow_seed.json has a task per object, named so.
+            f.write(f"stage = zuora_{snake(name)}\n\n")
 
     def lit(v):
         if v is None:
