@@ -12,28 +12,7 @@ DB=$(pg_new_db zuora_console)
 zuora_double_start --job-seconds 3 || exit 1
 T=$(lk_tmpdir)
 mkdir -p "$T/home"
-cat >"$T/config" <<EOF
-[env "CODE"]
-database       = $DB
-operator       = alice
-zuora.url      = $LK_ZUORA_URL
-zuora.client_id = lakeop-test
-zuora.client_secret = env:ZSECRET
-zuora.partner  = guardian-12357
-zuora.project  = zuora-datalake-export-2
-zuora.timezone = UTC
-
-[object "Account"]
-zoql  = SELECT Account.Id, Account.Name FROM Account
-raw   = file://$T/raw/Account.csv
-stage = zuora_account
-
-[object "Contact"]
-zoql  = SELECT Contact.Id, Contact.FirstName FROM Contact
-raw   = file://$T/raw/Contact.csv
-stage = zuora_contact
-EOF
-chmod 600 "$T/config"
+zuora_two_objects_config "$T/config" "$DB" "$T/raw"
 export LAKEOP_CONFIG="$T/config" HOME="$T/home" XDG_STATE_HOME="$T/home/state" ZSECRET=s3cret
 unset LAKEOP_ENV XDG_CONFIG_HOME LAKEOP_DATABASE_URL LAKEOP_ZUORA_URL
 L=$LK_BIN

@@ -69,3 +69,31 @@ dbl_ctl() {
 }
 zuora_ctl() { dbl_ctl "$LK_ZUORA_URL" "$@"; }
 airflow_ctl() { dbl_ctl "$LK_AIRFLOW_URL" "$@"; }
+
+# zuora_two_objects_config FILE DATABASE RAW_DIR: a config (chmod 600) whose
+# env CODE is on the Zuora double (secret in $ZSECRET), with the objects
+# Account and Contact copied to RAW_DIR: what the console's export tests share.
+zuora_two_objects_config() {
+    cat >"$1" <<CONF
+[env "CODE"]
+database       = $2
+operator       = alice
+zuora.url      = $LK_ZUORA_URL
+zuora.client_id = lakeop-test
+zuora.client_secret = env:ZSECRET
+zuora.partner  = guardian-12357
+zuora.project  = zuora-datalake-export-2
+zuora.timezone = UTC
+
+[object "Account"]
+zoql  = SELECT Account.Id, Account.Name FROM Account
+raw   = file://$3/Account.csv
+stage = zuora_account
+
+[object "Contact"]
+zoql  = SELECT Contact.Id, Contact.FirstName FROM Contact
+raw   = file://$3/Contact.csv
+stage = zuora_contact
+CONF
+    chmod 600 "$1"
+}

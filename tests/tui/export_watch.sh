@@ -19,28 +19,7 @@ zuora_double_start --job-seconds 300 || { lk_fail "zuora double" "did not start"
 TUI_DIR=$(lk_tmpdir)/export_watch
 T=$TUI_DIR
 mkdir -p "$T/home" "$T/raw"
-cat >"$T/config" <<CONF
-[env "CODE"]
-database       = $DB
-operator       = alice
-zuora.url      = $LK_ZUORA_URL
-zuora.client_id = lakeop-test
-zuora.client_secret = env:ZSECRET
-zuora.partner  = guardian-12357
-zuora.project  = zuora-datalake-export-2
-zuora.timezone = UTC
-
-[object "Account"]
-zoql  = SELECT Account.Id, Account.Name FROM Account
-raw   = file://$T/raw/Account.csv
-stage = zuora_account
-
-[object "Contact"]
-zoql  = SELECT Contact.Id, Contact.FirstName FROM Contact
-raw   = file://$T/raw/Contact.csv
-stage = zuora_contact
-CONF
-chmod 600 "$T/config"
+zuora_two_objects_config "$T/config" "$DB" "$T/raw"
 export LAKEOP_CONFIG="$T/config" HOME="$T/home" XDG_STATE_HOME="$T/home/state" ZSECRET=s3cret
 unset LAKEOP_ENV XDG_CONFIG_HOME LAKEOP_DATABASE_URL LAKEOP_ZUORA_URL LAKEOP_WATCH_CEILING
 "$LK_BIN" jobs >/dev/null 2>"$T/migrate.err" || { lk_fail "migrate" "$(cat "$T/migrate.err")"; lk_done; exit 1; }
