@@ -103,6 +103,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(out)
 
+    def answer_whole(self, resp, data):
+        """Sends the upstream answer resp, whose body data was read whole."""
+        self.send_response_only(resp.status, resp.reason)
+        for k, v in resp.getheaders():
+            if k.lower() not in HOP and k.lower() != "content-length":
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def forward_put(self):
         """Passes the body on as it comes, paced; stops (and drops the
         upstream request unfinished) when the client goes away."""
@@ -127,19 +137,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     st.put_bytes += len(data)
             resp = conn.getresponse()
             data = resp.read()
-            self.send_response_only(resp.status, resp.reason)
-            for k, v in resp.getheaders():
-                if k.lower() not in HOP and k.lower() != "content-length":
-                    self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.answer_whole(resp, data)
         finally:
             conn.close()
 
     def forward(self):
         if self.command == "PUT" and self.server.state.put_rate and not self.path.startswith("/_proxy/") \
-                and self.headers.get("Content-Length"):
+                and int(self.headers.get("Content-Length") or 0) > 0:
             return self.forward_put()
         body = self.read_body()
         if self.path.startswith("/_proxy/"):
@@ -198,13 +202,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.server.state.held_copies += 1
         self.server.state.copies_released.wait()
         try:
-            self.send_response_only(resp.status, resp.reason)
-            for k, v in resp.getheaders():
-                if k.lower() not in HOP and k.lower() != "content-length":
-                    self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.answer_whole(resp, data)
         except OSError:
             pass   # the client was killed while it waited: that was the point
 
