@@ -69,6 +69,7 @@ before=$(submits)
 run export --from afterLastIncrement --yes
 expect_rc "afterLastIncrement after a scheduled job lakeop never saw: refused" 3
 has "refusal names the scheduled job" "$ERR" "Account (its last increment (job $S) was never copied"
+has "refusal says what the lake holds" "$ERR" "lakeop has no record of a copy, and file://$T/raw/metadata/Account.json does not exist"
 [ "$(submits)" = "$before" ] && lk_pass "refused: nothing sent" || lk_fail "nothing sent" "$(submits)"
 
 # Copied (by the scheduled pipeline) long ago, ingested since: allowed, and
@@ -98,5 +99,70 @@ expect_rc "jobs with Zuora refusing: still exit 0" 0
 has "jobs with Zuora refusing: a note" "$ERR" "showing the history as stored"
 has "jobs with Zuora refusing: the history" "$OUT" "$S"
 zuora_ctl DELETE /_control/fault >/dev/null
+
+# ---- Copied by another tool (the scheduled exporter): lakeop has no record
+# of the copy, the lake's metadata beside the raw target vouches for it.
+zuora_ctl POST /_control/reset >/dev/null
+sql "DELETE FROM lakeop.zuora_batches; DELETE FROM lakeop.zuora_jobs; DELETE FROM lakeop.increments" >/dev/null
+S2=5c92c0f9725046a2017255f7d84e5b00
+B2=5c92c0f9725046a2017255f7d8925b01
+F2=5c92c09472503749017255fc3c937b02
+zuora_ctl POST /_control/job "{\"id\":\"$S2\",\"name\":\"scheduled-export\",\"status\":\"completed\",
+  \"version\":\"1.1\",\"format\":\"CSV\",\"encrypted\":\"none\",\"partner\":\"guardian-12357\",
+  \"project\":\"zuora-datalake-export-2\",\"startTime\":\"2021-01-19T17:13:48+0000\",
+  \"batches\":[{\"batchId\":\"$B2\",\"name\":\"Account\",\"query\":\"$Q\",\"status\":\"completed\",
+  \"recordCount\":2,\"full\":false,\"fileId\":\"$F2\"}]}" >/dev/null
+mkdir -p "$T/raw/metadata"
+printf 'Account.Id,Account.Name,IsDeleted\nA1,One,false\nA2,Two,false\n' >"$T/raw/Account.csv"
+M=$T/raw/metadata/Account.json
+# meta JOB BATCH FILE WHEN: the metadata as ZUORA.md lays it out, last written WHEN.
+meta() {
+    printf '{\n  "jobId" : "%s",\n  "fileId" : "%s",\n  "batchId" : "%s",\n  "status" : "completed",\n  "name" : "Account",\n  "recordCount" : 2\n}' \
+        "$1" "$3" "$2" >"$M"
+    touch -d "$4" "$M"
+}
+refused() {
+    before=$(submits)
+    run export --from afterLastIncrement --yes
+    expect_rc "$1: refused" 3
+    has "$1: says what was found" "$ERR" "$2"
+    [ "$(submits)" = "$before" ] && lk_pass "$1: nothing sent" || lk_fail "$1: nothing sent" "$(submits)"
+}
+
+O=5c92c0f9725046a2017255f7d84e5c99
+meta "$O" b-other f-other "2001-01-01 00:00:00"
+refused "metadata of another job" "$M is for job $O (batch b-other, file f-other), not for job $S2 (batch $B2)"
+
+printf '{"jobId" : "%s", "batchId" : ' "$S2" >"$M"
+refused "truncated metadata" "$M is not valid metadata: not JSON ("
+printf '{"jobId" : 42, "batchId" : "%s"}' "$B2" >"$M"
+refused "metadata with a number for jobId" "$M is not valid metadata: field 'jobId' of the metadata is an integer, expected a string"
+
+meta "$S2" "$B2" "$F2" "2001-01-01 00:00:00"
+mv "$T/raw/Account.csv" "$T/raw/Account.csv.away"
+refused "the metadata without its CSV" "$M names it, but file://$T/raw/Account.csv does not exist"
+mv "$T/raw/Account.csv.away" "$T/raw/Account.csv"
+[ "$(sql "SELECT count(*) FROM lakeop.zuora_batches WHERE copied_at IS NOT NULL")" = 0 ] \
+    && lk_pass "no copy recorded from what did not vouch for it" || lk_fail "nothing recorded" "$(sql "SELECT batch_id, copied_at FROM lakeop.zuora_batches")"
+
+# Written after the stage last succeeded: the lake has not ingested it yet.
+meta "$S2" "$B2" "$F2" "tomorrow"
+refused "copied (in the lake) after the stage's last success" "not ingested yet"
+has "the refusal says where the copy was found" "$ERR" "found in the lake, file://$M written"
+
+# Written long before the stage's last success (found by its fileId alone):
+# afterLastIncrement plans incremental and submits.
+sql "DELETE FROM lakeop.zuora_batches; DELETE FROM lakeop.zuora_jobs; DELETE FROM lakeop.increments" >/dev/null
+meta "$S2" "" "$F2" "2001-01-01 00:00:00"
+run export --from afterLastIncrement --yes
+expect_rc "copied by another tool, then ingested: allowed" 0
+has "plan: incremental" "$OUT" "Account                  incremental"
+has "plan: the copy was found in the lake" "$OUT" "copy of job $S2 found in the lake: file://$M written 2001-01-01 00:00:00 UTC (by the scheduled exporter or another tool)"
+[ "$(submits)" = 1 ] && lk_pass "submitted" || lk_fail "submitted" "$(submits)"
+rec=$(sql "SELECT copied_to || '|' || metadata_key || '|' || to_char(copied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') || '|' || coalesce(copied_etag, 'no etag') || '|' || coalesce(copied_bytes::text, 'no bytes') FROM lakeop.zuora_batches WHERE batch_id = '$B2'")
+[ "$rec" = "file://$T/raw/Account.csv|file://$M|2001-01-01|no etag|no bytes" ] \
+    && lk_pass "recorded on the batch: where and when, without bytes or ETag" || lk_fail "recorded on the batch" "$rec"
+[ "$(sql "SELECT count(*) FROM lakeop.copies")" = 0 ] \
+    && lk_pass "not a copy of lakeop's: lakeop copy would still copy it" || lk_fail "lakeop.copies" "$(sql "SELECT * FROM lakeop.copies")"
 
 lk_done
