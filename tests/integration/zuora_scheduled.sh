@@ -6,6 +6,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$LK_ROOT/tests/lib/pg.sh"
 . "$LK_ROOT/tests/lib/doubles.sh"
+. "$LK_ROOT/tests/lib/s3.sh"
 set -u
 
 pg_start || exit 1
@@ -164,5 +165,36 @@ rec=$(sql "SELECT copied_to || '|' || metadata_key || '|' || to_char(copied_at A
     && lk_pass "recorded on the batch: where and when, without bytes or ETag" || lk_fail "recorded on the batch" "$rec"
 [ "$(sql "SELECT count(*) FROM lakeop.copies")" = 0 ] \
     && lk_pass "not a copy of lakeop's: lakeop copy would still copy it" || lk_fail "lakeop.copies" "$(sql "SELECT * FROM lakeop.copies")"
+
+# ---- The same on S3 (s3rver): the scheduled exporter's objects put with the
+# aws CLI; the copy's time is the metadata's Last-Modified.
+s3rver_start || { lk_fail "s3rver" "did not start"; lk_done; exit 1; }
+lk_aws "$LK_S3RVER_URL" s3 mb s3://raw-sched >/dev/null
+sed "s|^raw   = .*|raw   = s3://raw-sched/Account.csv|" "$T/config" >"$T/config-s3"
+chmod 600 "$T/config-s3"
+zuora_ctl POST /_control/reset >/dev/null
+sql "DELETE FROM lakeop.zuora_batches; DELETE FROM lakeop.zuora_jobs; DELETE FROM lakeop.increments" >/dev/null
+zuora_ctl POST /_control/job "{\"id\":\"$S2\",\"status\":\"completed\",\"version\":\"1.1\",\"partner\":\"guardian-12357\",
+  \"project\":\"zuora-datalake-export-2\",\"startTime\":\"2021-01-19T17:13:48+0000\",
+  \"batches\":[{\"batchId\":\"$B2\",\"name\":\"Account\",\"query\":\"$Q\",\"status\":\"completed\",
+  \"recordCount\":2,\"full\":false,\"fileId\":\"$F2\"}]}" >/dev/null
+s3run() { LAKEOP_CONFIG="$T/config-s3" LAKEOP_S3_ENDPOINT="$LK_S3RVER_URL" AWS_ACCESS_KEY_ID=S3RVER \
+    AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=$LK_S3_REGION run "$@"; }
+lk_aws "$LK_S3RVER_URL" s3 cp "$T/raw/Account.csv" s3://raw-sched/Account.csv >/dev/null
+meta "$O" b-other f-other "2001-01-01 00:00:00"
+lk_aws "$LK_S3RVER_URL" s3 cp "$M" s3://raw-sched/metadata/Account.json >/dev/null
+s3run export --from afterLastIncrement --yes
+expect_rc "S3: metadata of another job: refused" 3
+has "S3: names it" "$ERR" "s3://raw-sched/metadata/Account.json is for job $O"
+meta "$S2" "$B2" "$F2" "2001-01-01 00:00:00"
+lk_aws "$LK_S3RVER_URL" s3 cp "$M" s3://raw-sched/metadata/Account.json >/dev/null
+# Just written: after the stage's last success in the double's world.
+s3run export --from afterLastIncrement --yes
+expect_rc "S3: copied after the stage's last success: refused" 3
+has "S3: not ingested yet" "$ERR" "found in the lake, s3://raw-sched/metadata/Account.json written"
+lm=$(lk_aws "$LK_S3RVER_URL" s3api head-object --bucket raw-sched --key metadata/Account.json --query LastModified --output text)
+want=$(date -u -d "$lm" +%s)
+got=$(sql "SELECT floor(extract(epoch FROM copied_at))::bigint FROM lakeop.zuora_batches WHERE batch_id = '$B2'")
+[ "$got" = "$want" ] && lk_pass "S3: copied when the metadata was last modified" || lk_fail "S3: copied_at" "$got, expected $want ($lm)"
 
 lk_done
