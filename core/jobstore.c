@@ -435,11 +435,6 @@ enum lk_status jobstore_load_job(PGconn *db, const char *job_id, struct zuora_jo
     return st;
 }
 
-/* A batch copy found in the lake (jobstore_mark_found_in_lake): its
- * target and time, without the bytes and ETag a copy by lakeop records. */
-#define JOBSTORE_FOUND_IN_LAKE \
-    "(b.copied_at IS NOT NULL AND b.copied_to IS NOT NULL AND b.copied_etag IS NULL AND b.copied_bytes IS NULL)"
-
 /* The jobs that moved their session: completed, without incrementalTime
  * (which overrides the window without moving the session, ZUORA.md). */
 #define SESSION_JOB "j.status = 'completed' AND j.incremental_time IS NULL"

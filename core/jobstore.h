@@ -51,6 +51,10 @@ enum lk_status jobstore_mark_copied(PGconn *db, const char *env, const char *obj
  * links and later plans see it, but without bytes or ETag and not in
  * lakeop.copies, so lakeop copy still copies the file when asked.  A
  * batch already recorded as copied is left as it is. */
+/* SQL: true when the zuora_batches row b holds such a copy (a target and a
+ * time, without the bytes and ETag a copy by lakeop records). */
+#define JOBSTORE_FOUND_IN_LAKE \
+    "(b.copied_at IS NOT NULL AND b.copied_to IS NOT NULL AND b.copied_etag IS NULL AND b.copied_bytes IS NULL)"
 enum lk_status jobstore_mark_found_in_lake(PGconn *db, const char *env, const char *object_name,
                                            const char *job_id, const char *batch_id, const char *target,
                                            const char *metadata_url, long long copied_unix,

@@ -155,6 +155,24 @@ has "the refusal says where the copy was found" "$ERR" "found in the lake, file:
 # afterLastIncrement plans incremental and submits.
 sql "DELETE FROM lakeop.zuora_batches; DELETE FROM lakeop.zuora_jobs; DELETE FROM lakeop.increments" >/dev/null
 meta "$S2" "" "$F2" "2001-01-01 00:00:00"
+# The console first: its Export dialog plans with the same code, and Job
+# detail shows the recorded copy as found in the lake.
+mkdir -p "$T/home"
+cat >"$T/console.script" <<EOF2
+:jobs
+e
+<C-u>afterLastIncrement<Enter>
+:save-display $T/dialog-plan.txt
+<Escape>
+:job $S2
+:save-display $T/detail.txt
+q
+EOF2
+LAKEOP_HEADLESS=1 LINES=30 COLUMNS=200 TERM=xterm-256color LAKEOP_SCRIPT="$T/console.script" HOME="$T/home" \
+    XDG_STATE_HOME="$T/home/state" timeout 120 "$L" >"$T/console.out" 2>"$T/console.err" </dev/null
+has "Export dialog: the plan says the copy was found in the lake" "$T/dialog-plan.txt" "copy of job $S2 found in the lake"
+has "Job detail: the batch's copy is in the lake" "$T/detail.txt" "in lake "
+[ "$(submits)" = 0 ] && lk_pass "the dialog cancelled: nothing sent" || lk_fail "dialog sent" "$(submits)"
 run export --from afterLastIncrement --yes
 expect_rc "copied by another tool, then ingested: allowed" 0
 has "plan: incremental" "$OUT" "Account                  incremental"
