@@ -213,7 +213,7 @@ static enum lk_status check_ingested(struct lk_ctx *ctx, struct export_object *o
     if (!o->copied_unix) {
         enum lk_status rc = find_copy_in_lake(ctx, o, h, &o->copied_unix, err);
         if (rc != LK_OK || !o->copied_unix) {
-            o->safe = rc != LK_OK;
+            o->safe = false;
             return rc;
         }
     }

@@ -76,18 +76,6 @@ static size_t take(const char *data, size_t len, void *ud)
     return len;
 }
 
-static enum lk_status head(struct store *st, const char *url, struct store_object_info *info,
-                           struct lk_error *err)
-{
-    struct store_url u = { 0 };
-    memset(info, 0, sizeof *info);
-    enum lk_status rc = store_url_parse(url, &u, err);
-    if (rc == LK_OK)
-        rc = store_head(st, &u, info, err);
-    store_url_free(&u);
-    return rc;
-}
-
 static enum lk_status get(struct store *st, const char *url, struct held *h, struct lk_error *err)
 {
     struct store_url u = { 0 };
@@ -114,7 +102,7 @@ void lakecopy_find(struct store *st, const char *raw_target, const char *name,
     err_clear(&err);
     struct store_object_info info;
     char reason[400];
-    if (head(st, out->metadata_url, &info, &err) != LK_OK) {
+    if (store_head_url(st, out->metadata_url, &info, &err) != LK_OK) {
         snprintf(out->what, sizeof out->what, "%.300s could not be read: %.300s", out->metadata_url,
                  err_text(&err, reason, sizeof reason));
         return;
@@ -148,7 +136,7 @@ void lakecopy_find(struct store *st, const char *raw_target, const char *name,
         return;
     }
     /* The metadata promises the CSV; a CSV deleted since is no copy. */
-    if (head(st, raw_target, &info, &err) != LK_OK) {
+    if (store_head_url(st, raw_target, &info, &err) != LK_OK) {
         out->verdict = LAKECOPY_UNREADABLE;
         snprintf(out->what, sizeof out->what, "%.300s could not be read: %.300s", raw_target,
                  err_text(&err, reason, sizeof reason));
