@@ -247,8 +247,9 @@ static enum lk_status check_ingested(struct lk_ctx *ctx, struct export_object *o
     if (o->stage_success_unix <= o->copied_unix) {
         o->safe = false;
         format_utc(o->stage_success_unix, succeeded, sizeof succeeded);
-        snprintf(o->problem, sizeof o->problem, "increment (job %.40s) %s; stage %.60s last succeeded %s: not ingested yet",
-                 h->increment_job_id, how, o->object->stage, succeeded);
+        snprintf(o->problem, sizeof o->problem,
+                 "increment (job %.40s) %s; stage %.60s last succeeded %s: not ingested yet", h->increment_job_id, how,
+                 o->object->stage, succeeded);
     }
     return LK_OK;
 }

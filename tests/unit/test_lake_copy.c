@@ -31,9 +31,11 @@ static void test_judge(void **state)
     assert_int_equal(judge("{\"jobId\":\"J1\",\"fileId\":\"F1\"}", what, sizeof what), LAKECOPY_FOUND);
     assert_int_equal(judge("{\"jobId\":\"J1\",\"batchId\":\"B1\",\"fileId\":\"other\"}", what, sizeof what),
                      LAKECOPY_FOUND);
-    assert_int_equal(judge("{\"jobId\":\"J2\",\"batchId\":\"B1\",\"fileId\":\"F1\"}", what, sizeof what), LAKECOPY_OTHER);
+    assert_int_equal(judge("{\"jobId\":\"J2\",\"batchId\":\"B1\",\"fileId\":\"F1\"}", what, sizeof what),
+                     LAKECOPY_OTHER);
     assert_string_equal(what, "is for job J2 (batch B1, file F1), not for job J1 (batch B1)");
-    assert_int_equal(judge("{\"jobId\":\"J1\",\"batchId\":\"B9\",\"fileId\":\"F9\"}", what, sizeof what), LAKECOPY_OTHER);
+    assert_int_equal(judge("{\"jobId\":\"J1\",\"batchId\":\"B9\",\"fileId\":\"F9\"}", what, sizeof what),
+                     LAKECOPY_OTHER);
     assert_int_equal(judge("{\"jobId\":\"J1\",\"batchId\":\"B1\",\"status\":\"aborted\"}", what, sizeof what),
                      LAKECOPY_OTHER);
     assert_non_null(strstr(what, "status \"aborted\""));
