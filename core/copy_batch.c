@@ -51,18 +51,6 @@ static enum lk_status record_load(PGconn *db, const struct copy_spec *spec, stru
     return LK_OK;
 }
 
-static enum lk_status head_url(struct store *st, const char *text, struct store_object_info *info,
-                               struct lk_error *err)
-{
-    struct store_url u = { 0 };
-    memset(info, 0, sizeof *info);
-    enum lk_status rc = store_url_parse(text, &u, err);
-    if (rc == LK_OK)
-        rc = store_head(st, &u, info, err);
-    store_url_free(&u);
-    return rc;
-}
-
 enum copy_state { COPY_NEEDED, COPY_ALREADY, COPY_METADATA_MISSING };
 
 /* Already there: this file was recorded as copied to this target, and the
@@ -75,7 +63,7 @@ static enum lk_status copy_state_of(struct store *st, const struct copy_spec *sp
     if (!rec->found)
         return LK_OK;
     struct store_object_info info;
-    enum lk_status rc = head_url(st, spec->target, &info, err);
+    enum lk_status rc = store_head_url(st, spec->target, &info, err);
     if (rc != LK_OK)
         return rc;
     bool same = info.exists && info.size == rec->bytes && info.etag && strcmp(info.etag, rec->etag) == 0;
@@ -83,7 +71,7 @@ static enum lk_status copy_state_of(struct store *st, const struct copy_spec *sp
     if (!same)
         return LK_OK;
     struct store_object_info minfo;
-    rc = head_url(st, meta_url, &minfo, err);
+    rc = store_head_url(st, meta_url, &minfo, err);
     if (rc != LK_OK)
         return rc;
     *out = minfo.exists && strcmp(rec->metadata_key, meta_url) == 0 ? COPY_ALREADY

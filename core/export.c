@@ -7,8 +7,10 @@
 #include <time.h>
 
 #include "airflow.h"
+#include "copy.h"
 #include "jobstore.h"
 #include "json.h"
+#include "lake_copy.h"
 #include "mem.h"
 #include "sha256.h"
 
@@ -141,6 +143,52 @@ static void decide_full(struct export_object *o, const struct jobstore_object_hi
     }
 }
 
+static void never_copied(struct export_object *o, const struct jobstore_object_history *h, const char *found)
+{
+    snprintf(o->problem, sizeof o->problem,
+             "its last increment (job %.40s) was never copied to the raw bucket: lakeop has no record of a copy, "
+             "and %.700s", h->increment_job_id, found);
+}
+
+/* lakeop has no record of the increment's copy, yet the scheduled exporter
+ * (or another tool) may have made it: the lake's own metadata says.  A copy
+ * found is recorded (jobstore_mark_found_in_lake) and its time returned in
+ * *copied; otherwise o->problem says exactly what was found. */
+static enum lk_status find_copy_in_lake(struct lk_ctx *ctx, struct export_object *o,
+                                        const struct jobstore_object_history *h, long long *copied,
+                                        struct lk_error *err)
+{
+    *copied = 0;
+    const char *raw = o->object->raw;
+    if (!raw || !*raw) {
+        never_copied(o, h, "no raw target is configured (raw = ...) to look for one in the lake");
+        return LK_OK;
+    }
+    struct store *st = NULL;
+    struct lakecopy_found f;
+    if (store_open(ctx->env, ctx->http, &st, err) != LK_OK) {
+        char why[700];
+        snprintf(why, sizeof why, "the lake could not be asked: %.600s", err->message);
+        never_copied(o, h, why);
+        err_clear(err);
+        return LK_OK;
+    }
+    struct lakecopy_want want = { h->increment_job_id, h->increment_batch_id, h->increment_file_ids };
+    lakecopy_find(st, raw, o->object->name, &want, &f);
+    store_free(st);
+    if (f.verdict != LAKECOPY_FOUND) {
+        never_copied(o, h, f.what);
+        return LK_OK;
+    }
+    enum lk_status rc = jobstore_mark_found_in_lake(ctx->db, ctx->env->name, o->object->name, h->increment_job_id,
+                                                    h->increment_batch_id, raw, f.metadata_url, f.copied_unix, err);
+    if (rc != LK_OK)
+        return rc;
+    snprintf(o->lake_metadata, sizeof o->lake_metadata, "%s", f.metadata_url);
+    *copied = f.copied_unix;
+    return LK_OK;
+}
+
 static enum lk_status check_ingested(struct lk_ctx *ctx, struct export_object *o,
                                      const struct jobstore_object_history *h, struct lk_error *err)
 {
@@ -157,19 +205,30 @@ static enum lk_status check_ingested(struct lk_ctx *ctx, struct export_object *o
     }
     if (!h->increment_job_id)
         return LK_OK;   /* no increment yet: nothing to lose */
-    char copied[40], succeeded[40];
-    if (!h->increment_copied_unix) {
-        o->safe = false;
-        snprintf(o->problem, sizeof o->problem, "its last increment (job %.40s) was never copied to the raw bucket",
-                 h->increment_job_id);
-        return LK_OK;
+    if (h->increment_found_in_lake) {
+        char *meta = copy_metadata_url(o->object->raw, o->object->name);
+        snprintf(o->lake_metadata, sizeof o->lake_metadata, "%s", meta ? meta : "its metadata");
+        free(meta);
     }
-    format_utc(h->increment_copied_unix, copied, sizeof copied);
+    if (!o->copied_unix) {
+        enum lk_status rc = find_copy_in_lake(ctx, o, h, &o->copied_unix, err);
+        if (rc != LK_OK || !o->copied_unix) {
+            o->safe = false;
+            return rc;
+        }
+    }
+    char copied[40], succeeded[40], how[600];
+    format_utc(o->copied_unix, copied, sizeof copied);
+    if (o->lake_metadata[0])
+        snprintf(how, sizeof how, "found in the lake, %.300s written %s (by the scheduled exporter or another tool)",
+                 o->lake_metadata, copied);
+    else
+        snprintf(how, sizeof how, "copied %s", copied);
     if (!o->object->stage || !*o->object->stage) {
         o->safe = false;
         snprintf(o->problem, sizeof o->problem,
-                 "increment copied %s, but no stage is configured for it (stage = ... in [object \"%.60s\"]), "
-                 "so lakeop cannot tell whether the lake ingested it", copied, o->object->name);
+                 "increment %s, but no stage is configured for it (stage = ... in [object \"%.60s\"]), "
+                 "so lakeop cannot tell whether the lake ingested it", how, o->object->name);
         return LK_OK;
     }
     const char *dag = ctx->env->airflow_dag && *ctx->env->airflow_dag ? ctx->env->airflow_dag : "supporter_experience";
@@ -177,7 +236,7 @@ static enum lk_status check_ingested(struct lk_ctx *ctx, struct export_object *o
     if (st == LK_NOTFOUND) {
         /* A stage missing from the DAG cannot vouch for the increment. */
         o->safe = false;
-        snprintf(o->problem, sizeof o->problem, "increment copied %s, but %.300s", copied, err->message);
+        snprintf(o->problem, sizeof o->problem, "increment %s, but %.300s", how, err->message);
         err_clear(err);
         return LK_OK;
     }
@@ -185,11 +244,12 @@ static enum lk_status check_ingested(struct lk_ctx *ctx, struct export_object *o
         err_prefix(err, "checking that the lake ingested the last increment of %s", o->object->name);
         return st;
     }
-    if (o->stage_success_unix <= h->increment_copied_unix) {
+    if (o->stage_success_unix <= o->copied_unix) {
         o->safe = false;
         format_utc(o->stage_success_unix, succeeded, sizeof succeeded);
-        snprintf(o->problem, sizeof o->problem, "increment (job %.40s) copied %s; stage %.60s last succeeded %s",
-                 h->increment_job_id, copied, o->object->stage, succeeded);
+        snprintf(o->problem, sizeof o->problem,
+                 "increment (job %.40s) %s; stage %.60s last succeeded %s: not ingested yet", h->increment_job_id, how,
+                 o->object->stage, succeeded);
     }
     return LK_OK;
 }
@@ -307,6 +367,12 @@ void export_plan_describe(const struct export_plan *plan, struct buf *out)
         if (o->checked && !o->safe)
             buf_printf(out, "  NOT INGESTED: %s", o->problem);
         buf_putc(out, '\n');
+        if (o->checked && o->safe && o->lake_metadata[0]) {
+            char when[40];
+            format_utc(o->copied_unix, when, sizeof when);
+            buf_printf(out, "  %-24s copy of job %s found in the lake: %s written %s (by the scheduled exporter "
+                       "or another tool)\n", "", o->increment_job_id, o->lake_metadata, when);
+        }
     }
     if (plan->needs_second_confirmation)
         buf_printf(out, "Warning: %d days back is more than %d: a large export may exceed Zuora's time limits.\n",
@@ -354,6 +420,8 @@ char *export_plan_json(const struct export_plan *plan)
         json_object_set_new(jo, "why", json_string(o->why));
         if (o->checked) {
             json_object_set_new(jo, "ingested", json_boolean(o->safe));
+            if (o->lake_metadata[0])
+                json_object_set_new(jo, "copyFoundInLake", json_string(o->lake_metadata));
             if (!o->safe)
                 json_object_set_new(jo, "problem", json_string(o->problem));
         }

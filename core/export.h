@@ -6,7 +6,9 @@
  *    confirmation;
  *  - --from afterLastIncrement: omits incrementalTime, which moves the
  *    session, so each object's previous increment must have been copied and
- *    then ingested (its Airflow stage succeeded after the copy);
+ *    then ingested (its Airflow stage succeeded after the copy); a copy
+ *    lakeop has no record of is looked for in the lake, by the metadata
+ *    file beside the object's raw target (core/lake_copy.h);
  *  - --from beginning: refused (full exports of big objects exceed Zuora's
  *    time limit).
  * Per object the plan says whether Zuora will send a full load: a new object
@@ -38,8 +40,11 @@ struct export_object {
     bool safe;
     char *increment_job_id;            /* the last increment; NULL when none */
     long long copied_unix;             /* 0: never copied */
+    /* Copied by the scheduled exporter or another tool: lakeop found it by
+     * the metadata file in the lake (core/lake_copy.h), this one. */
+    char lake_metadata[512];           /* "" when lakeop made the copy (or none) */
     long long stage_success_unix;      /* 0: never succeeded (or not asked) */
-    char problem[384];                 /* why it is not safe */
+    char problem[1024];                /* why it is not safe */
 };
 
 struct export_plan {

@@ -213,9 +213,11 @@ enum lk_status jobstore_save_submitted(PGconn *db, const char *env, const struct
     return st;
 }
 
-enum lk_status jobstore_mark_copied(PGconn *db, const char *env, const char *object_name,
-                                    const char *job_id, const char *batch_id, long long copied_unix,
-                                    struct lk_error *err)
+/* The object's increment moves to this batch, copied at when (NULL: now);
+ * then batch_sql updates the batch itself ($1 batch id, $2 when, $3.. extra). */
+static enum lk_status mark_copied(PGconn *db, const char *env, const char *object_name, const char *job_id,
+                                  const char *batch_id, long long copied_unix, const char *batch_sql,
+                                  const char *extra1, const char *extra2, struct lk_error *err)
 {
     char when[40];
     format_utc(copied_unix, when, sizeof when);
@@ -231,11 +233,8 @@ enum lk_status jobstore_mark_copied(PGconn *db, const char *env, const char *obj
                  " ingested = false, ingested_at = NULL",
                  5, params, NULL, err);
     if (st == LK_OK) {
-        const char *bparams[] = { batch_id, when[0] ? when : NULL };
-        st = db_exec(db,
-                     "UPDATE lakeop.zuora_batches SET copied_at = COALESCE($2::timestamptz, now()), updated_at = now()"
-                     " WHERE batch_id = $1",
-                     2, bparams, NULL, err);
+        const char *bparams[] = { batch_id, when[0] ? when : NULL, extra1, extra2 };
+        st = db_exec(db, batch_sql, extra1 ? 4 : 2, bparams, NULL, err);
     }
     if (st == LK_OK)
         st = db_commit(db, err);
@@ -244,6 +243,30 @@ enum lk_status jobstore_mark_copied(PGconn *db, const char *env, const char *obj
     if (st != LK_OK)
         err_prefix(err, "recording the copy of %s (job %s)", object_name, job_id);
     return st;
+}
+
+enum lk_status jobstore_mark_copied(PGconn *db, const char *env, const char *object_name,
+                                    const char *job_id, const char *batch_id, long long copied_unix,
+                                    struct lk_error *err)
+{
+    return mark_copied(db, env, object_name, job_id, batch_id, copied_unix,
+                       "UPDATE lakeop.zuora_batches SET copied_at = COALESCE($2::timestamptz, now()),"
+                       " updated_at = now() WHERE batch_id = $1",
+                       NULL, NULL, err);
+}
+
+enum lk_status jobstore_mark_found_in_lake(PGconn *db, const char *env, const char *object_name,
+                                           const char *job_id, const char *batch_id, const char *target,
+                                           const char *metadata_url, long long copied_unix,
+                                           struct lk_error *err)
+{
+    /* No bytes, no ETag, nothing in lakeop.copies: lakeop copy trusts only
+     * its own copies, and a copy lakeop made is never overwritten here. */
+    return mark_copied(db, env, object_name, job_id, batch_id, copied_unix,
+                       "UPDATE lakeop.zuora_batches SET copied_to = $3, metadata_key = $4,"
+                       " copied_at = $2::timestamptz, copied_bytes = NULL, copied_etag = NULL, updated_at = now()"
+                       " WHERE batch_id = $1 AND copied_at IS NULL",
+                       target, metadata_url, err);
 }
 
 static char *get_or_null(const PGresult *res, int row, int col)
@@ -470,7 +493,10 @@ enum lk_status jobstore_object_history(PGconn *db, const char *env, const char *
     PQclear(res);
     st = db_exec(db,
                  "SELECT j.job_id, b.batch_id, floor(extract(epoch FROM j.updated_at))::bigint,"
-                 " floor(extract(epoch FROM b.copied_at))::bigint, j.id"
+                 " floor(extract(epoch FROM b.copied_at))::bigint, j.id, COALESCE(b.file_id,"
+                 "  (SELECT string_agg(s.id, ',' ORDER BY s.n)"
+                 "     FROM jsonb_array_elements_text(b.segments) WITH ORDINALITY AS s(id, n))),"
+                 " " JOBSTORE_FOUND_IN_LAKE
                  " FROM lakeop.zuora_batches b JOIN lakeop.zuora_jobs j ON j.job_id = b.job_id"
                  " WHERE j.env = $1 AND j.partner IS NOT DISTINCT FROM $2 AND j.project IS NOT DISTINCT FROM $3"
                  " AND b.name = $4 AND b.status = 'completed' AND j.status = 'completed'"
@@ -488,6 +514,8 @@ enum lk_status jobstore_object_history(PGconn *db, const char *env, const char *
         out->increment_completed_unix = get_ll(res, 0, 2);
         out->increment_copied_unix = get_ll(res, 0, 3);
         snprintf(newest_id, sizeof newest_id, "%s", PQgetvalue(res, 0, 4));
+        out->increment_file_ids = get_or_null(res, 0, 5);
+        out->increment_found_in_lake = out->increment_copied_unix && PQgetvalue(res, 0, 6)[0] == 't';
         if (inc_job && strcmp(inc_job, out->increment_job_id) == 0 && inc_copied)
             out->increment_copied_unix = inc_copied;
         free(inc_job);
@@ -527,6 +555,7 @@ void jobstore_object_history_free(struct jobstore_object_history *h)
     free(h->other_project);
     free(h->increment_job_id);
     free(h->increment_batch_id);
+    free(h->increment_file_ids);
     free(h->running_job_id);
     memset(h, 0, sizeof *h);
 }

@@ -45,6 +45,21 @@ enum lk_status jobstore_mark_copied(PGconn *db, const char *env, const char *obj
                                     const char *job_id, const char *batch_id, long long copied_unix,
                                     struct lk_error *err);
 
+/* A copy lakeop did not make but found in the lake (core/lake_copy.h):
+ * recorded on the batch (copied_to, metadata_key, copied_at = when the
+ * metadata was written) and as its object's increment, so Job detail's
+ * links and later plans see it, but without bytes or ETag and not in
+ * lakeop.copies, so lakeop copy still copies the file when asked.  A
+ * batch already recorded as copied is left as it is. */
+/* SQL: true when the zuora_batches row b holds such a copy (a target and a
+ * time, without the bytes and ETag a copy by lakeop records). */
+#define JOBSTORE_FOUND_IN_LAKE \
+    "(b.copied_at IS NOT NULL AND b.copied_to IS NOT NULL AND b.copied_etag IS NULL AND b.copied_bytes IS NULL)"
+enum lk_status jobstore_mark_found_in_lake(PGconn *db, const char *env, const char *object_name,
+                                           const char *job_id, const char *batch_id, const char *target,
+                                           const char *metadata_url, long long copied_unix,
+                                           struct lk_error *err);
+
 struct jobstore_row {
     long long id;               /* paging key */
     char *job_id;
@@ -93,7 +108,9 @@ struct jobstore_object_history {
     char *increment_job_id;
     char *increment_batch_id;
     long long increment_completed_unix;  /* 0 unknown */
+    char *increment_file_ids;            /* its fileId, or segments joined by ","; NULL unknown */
     long long increment_copied_unix;     /* 0 never copied */
+    bool increment_found_in_lake;        /* that copy was found in the lake, not made by lakeop */
     /* A newer job with this object that has not finished (or NULL). */
     char *running_job_id;
 };

@@ -350,6 +350,18 @@ enum lk_status store_head(struct store *s, const struct store_url *u,
     return stores3_head(s->s3, u->bucket, u->key, info, err);
 }
 
+enum lk_status store_head_url(struct store *s, const char *url, struct store_object_info *info,
+                              struct lk_error *err)
+{
+    struct store_url u = { 0 };
+    memset(info, 0, sizeof *info);
+    enum lk_status rc = store_url_parse(url, &u, err);
+    if (rc == LK_OK)
+        rc = store_head(s, &u, info, err);
+    store_url_free(&u);
+    return rc;
+}
+
 void store_object_info_free(struct store_object_info *info)
 {
     if (!info)

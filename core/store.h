@@ -62,6 +62,9 @@ enum lk_status store_ping(struct store *s, const char *bucket, struct lk_error *
 enum lk_status store_head(struct store *s, const struct store_url *u,
                           struct store_object_info *info, struct lk_error *err);
 void store_object_info_free(struct store_object_info *info);
+/* store_head of an object named by its URL (s3://BUCKET/KEY, file:///DIR/KEY). */
+enum lk_status store_head_url(struct store *s, const char *url, struct store_object_info *info,
+                              struct lk_error *err);
 
 /* Streams bytes [offset, offset+length) (length -1: to the end) into sink. */
 enum lk_status store_get(struct store *s, const struct store_url *u, long long offset,

@@ -57,6 +57,7 @@ static const struct tbl_col BATCH_COLS[N_COLS] = {
 struct copied_at {
     char *batch_id;
     long long at;
+    bool in_lake;   /* not lakeop's copy: found in the lake by its metadata */
 };
 
 /* What a copy that ended left to say about a batch the database does not
@@ -140,14 +141,15 @@ static void load_copied(PGconn *db, struct fetch *f)
     PGresult *res = NULL;
     struct lk_error err;
     err_clear(&err);
-    if (db_exec(db, "SELECT batch_id, extract(epoch FROM copied_at)::bigint FROM lakeop.zuora_batches"
-                    " WHERE job_id = $1 AND copied_at IS NOT NULL ORDER BY id",
+    if (db_exec(db, "SELECT b.batch_id, extract(epoch FROM b.copied_at)::bigint, " JOBSTORE_FOUND_IN_LAKE
+                    " FROM lakeop.zuora_batches b WHERE b.job_id = $1 AND b.copied_at IS NOT NULL ORDER BY b.id",
                 1, params, &res, &err) == LK_OK) {
         int n = PQntuples(res);
         f->copied = xcalloc(n ? (size_t)n : 1, sizeof *f->copied);
         for (int i = 0; i < n; i++) {
             f->copied[i].batch_id = xstrdup(PQgetvalue(res, i, 0));
             f->copied[i].at = atoll(PQgetvalue(res, i, 1));
+            f->copied[i].in_lake = PQgetvalue(res, i, 2)[0] == 't';
         }
         f->n_copied = (size_t)n;
     }
@@ -253,12 +255,18 @@ void jobd_short_time(long long unix_seconds, char *out, size_t size)
         strftime(out, size, "%m-%d %H:%M", &tm);
 }
 
-static long long batch_copied_at(const struct jobd *jd, const char *batch_id)
+static const struct copied_at *batch_copy(const struct jobd *jd, const char *batch_id)
 {
     for (size_t i = 0; i < jd->n_copied; i++)
         if (!strcmp(jd->copied[i].batch_id, batch_id))
-            return jd->copied[i].at;
-    return 0;
+            return &jd->copied[i];
+    return NULL;
+}
+
+static long long batch_copied_at(const struct jobd *jd, const char *batch_id)
+{
+    const struct copied_at *c = batch_copy(jd, batch_id);
+    return c ? c->at : 0;
 }
 
 static struct batch_note *batch_note(struct jobd *jd, const char *batch_id)
@@ -296,13 +304,14 @@ static void copy_cell(struct jobd *jd, const struct zuora_batch *b, char *out, s
     if (jd->copy && job_copy_batch_state(jd->copy, b->batch_id, out, size, &el))
         return;
     const struct batch_note *note = batch_note(jd, b->batch_id);
-    long long at = batch_copied_at(jd, b->batch_id);
+    const struct copied_at *c = batch_copy(jd, b->batch_id);
     if (note && note->text[0]) {
         snprintf(out, size, "%s", note->text);
-    } else if (at) {
+    } else if (c) {
         char when[32];
-        jobd_short_time(at, when, sizeof when);
-        snprintf(out, size, "copied %s", when);
+        jobd_short_time(c->at, when, sizeof when);
+        /* A copy lakeop found in the lake (the scheduled exporter's). */
+        snprintf(out, size, "%s %s", c->in_lake ? "in lake" : "copied", when);
     } else {
         snprintf(out, size, "-");
     }
