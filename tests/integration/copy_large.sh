@@ -135,11 +135,27 @@ printf 'Account.IsDeleted,Account.Id,Account.Name\nfalse,old,old\n' > "$T/old.cs
 lk_aws "$LK_S3RVER_URL" s3 cp "$T/old.csv" s3://raw-account/Account.csv >/dev/null
 lk_aws "$LK_S3RVER_URL" s3 cp "$L/raw-account/metadata/Account.json" s3://raw-account/metadata/Account.json >/dev/null
 cp "$L/raw-account/metadata/Account.json" "$T/old.json"
-LAKEOP_S3_PART_SIZE=5MiB $LK_BIN copy "$J2" --yes --force >"$T/kill2.log" 2>&1 &
+# The parts go through a proxy that passes upload bodies on at 20 MB/s, so
+# the kill lands while parts are being sent, however fast this machine is.
+sport=$(lk_free_port)
+python3 "$LK_ROOT/tests/doubles/s3_slow_proxy.py" --port "$sport" --upstream "$LK_S3RVER_URL" \
+    --put-rate 20000000 >"$T/slow.log" 2>&1 &
+lk_on_exit "kill $! 2>/dev/null"
+lk_wait_port "$sport" || exit 1
+put_bytes() { curl -sS "http://127.0.0.1:$sport/_proxy/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["put_bytes"])'; }
+LAKEOP_S3_ENDPOINT=http://127.0.0.1:$sport LAKEOP_S3_PART_SIZE=5MiB $LK_BIN copy "$J2" --yes --force \
+    >"$T/kill2.log" 2>&1 &
 pid=$!
-sleep 1.5
+n=0
+while [ "$(put_bytes)" -lt 12000000 ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
+at_kill=$(put_bytes)
+if [ "$at_kill" -ge 12000000 ] && [ "$at_kill" -lt 100000000 ]; then
+    lk_pass "S3: the kill landed while parts were being sent ($at_kill bytes sent)"
+else
+    lk_fail "S3: the kill did not land mid-upload" "$at_kill bytes sent: $(cat "$T/kill2.log")"
+fi
 lk_aws "$LK_S3RVER_URL" s3 cp s3://raw-account/Account.csv "$T/now.csv" >/dev/null 2>&1
 lk_aws "$LK_S3RVER_URL" s3 cp s3://raw-account/metadata/Account.json "$T/now.json" >/dev/null 2>&1
 if cmp -s "$T/old.csv" "$T/now.csv" && cmp -s "$T/old.json" "$T/now.json"; then
