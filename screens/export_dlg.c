@@ -53,6 +53,20 @@ static void audit(PGconn *db, const struct exp *e, const char *target, enum audi
 
 /* ---- step 4: submit ---- */
 
+/* The objects that fail the afterLastIncrement check now, and why: the
+ * operator confirmed a plan that passed it. */
+static void unsafe_now(const struct export_plan *now, char *out, size_t size)
+{
+    struct buf why = BUF_INIT;
+    for (size_t i = 0; i < now->n_objects; i++) {
+        const struct export_object *o = &now->objects[i];
+        if (o->checked && !o->safe)
+            buf_printf(&why, "%s%s: %s", why.len ? "; " : "", o->object->name, o->problem);
+    }
+    snprintf(out, size, "the afterLastIncrement check fails now: %s", buf_cstr(&why));
+    buf_free(&why);
+}
+
 /* Just before submitting, on the worker: the plan made again from the
  * database (and Airflow) as it is now must still be the one confirmed; an
  * increment ingested or a stage failed meanwhile changes the verdict. */
@@ -65,7 +79,7 @@ static bool plan_still_same(struct lk_ctx *ctx, struct exp *e)
     if (st != LK_OK)
         snprintf(e->changed, sizeof e->changed, "the export plan fails now: %s", err.message);
     else if (now.unsafe)
-        snprintf(e->changed, sizeof e->changed, "the afterLastIncrement check fails now");
+        unsafe_now(&now, e->changed, sizeof e->changed);
     else if (now.n_objects != e->plan.n_objects || strcmp(now.incremental_time, e->plan.incremental_time))
         snprintf(e->changed, sizeof e->changed, "the export plan is different now (%zu objects, from %s)",
                  now.n_objects, now.incremental_time[0] ? now.incremental_time : "afterLastIncrement");

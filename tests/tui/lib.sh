@@ -155,3 +155,31 @@ tui_console_pid() {
     tcp_pane=$(tui_tmux display -p -t "$1" '#{pane_pid}')
     [ -n "$tcp_pane" ] && pgrep -P "$tcp_pane" | head -1
 }
+# tui_quit NAME: q quits the console in NAME, exit status 0, sanitizers quiet.
+tui_quit() {
+    tui_keys "$1" q
+    lk_check "quits" tui_wait_exit "$1"
+    [ "$(cat "$TUI_DIR/$1.exit" 2>/dev/null)" = 0 ] && lk_pass "exit status 0" \
+        || lk_fail "exit status 0" "$(cat "$TUI_DIR/$1.exit" "$TUI_DIR/$1.err")"
+    tui_no_asan "$TUI_DIR/$1.err"
+}
+
+# ---- the console on the Zuora double ---------------------------------------
+# tui_zuora_console NAME [ARGS...]: a database NAME, the Zuora double (ARGS,
+#   e.g. --job-seconds 300), TUI_DIR = T = $(lk_tmpdir)/NAME with home/ and
+#   raw/, the Account/Contact config of zuora_two_objects_config as
+#   LAKEOP_CONFIG (DB set, ZSECRET exported), lakeop's schema applied.  Needs
+#   tests/lib/pg.sh and tests/lib/doubles.sh; says on stderr what failed.
+tui_zuora_console() {
+    tzc_name=$1; shift
+    pg_start || return 1
+    DB=$(pg_new_db "$tzc_name")
+    zuora_double_start "$@" || return 1
+    TUI_DIR=$(lk_tmpdir)/$tzc_name
+    T=$TUI_DIR
+    mkdir -p "$T/home" "$T/raw"
+    zuora_two_objects_config "$T/config" "$DB" "$T/raw"
+    export LAKEOP_CONFIG="$T/config" HOME="$T/home" XDG_STATE_HOME="$T/home/state" ZSECRET=s3cret
+    unset LAKEOP_ENV XDG_CONFIG_HOME LAKEOP_DATABASE_URL LAKEOP_ZUORA_URL LAKEOP_WATCH_CEILING
+    "$LK_BIN" jobs >/dev/null 2>"$T/migrate.err" || { cat "$T/migrate.err" >&2; return 1; }
+}
