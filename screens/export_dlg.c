@@ -67,6 +67,29 @@ static void unsafe_now(const struct export_plan *now, char *out, size_t size)
     buf_free(&why);
 }
 
+/* The first object whose full-or-incremental verdict moved since the
+ * confirmation (a session job completed meanwhile, say): the operator agreed
+ * to what Zuora would send, so a full load that became incremental (or the
+ * reverse) is a different export.  out is left as it is when none moved. */
+static void verdict_changed(const struct export_plan *confirmed, const struct export_plan *now, char *out,
+                            size_t size)
+{
+    for (size_t i = 0; i < now->n_objects; i++) {
+        const struct export_object *was = &confirmed->objects[i], *is = &now->objects[i];
+        if (strcmp(was->object->name, is->object->name) != 0) {
+            snprintf(out, size, "the export plan is different now (%s instead of %s)", is->object->name,
+                     was->object->name);
+            return;
+        }
+        if (was->full != is->full) {
+            snprintf(out, size, "the export plan is different now: %s was %s and is %s now%s%s",
+                     is->object->name, was->full ? "a full load" : "incremental",
+                     is->full ? "a full load" : "incremental", is->full ? ": " : "", is->full ? is->why : "");
+            return;
+        }
+    }
+}
+
 /* Just before submitting, on the worker: the plan made again from the
  * database (and Airflow) as it is now must still be the one confirmed; an
  * increment ingested or a stage failed meanwhile changes the verdict. */
@@ -83,6 +106,8 @@ static bool plan_still_same(struct lk_ctx *ctx, struct exp *e)
     else if (now.n_objects != e->plan.n_objects || strcmp(now.incremental_time, e->plan.incremental_time))
         snprintf(e->changed, sizeof e->changed, "the export plan is different now (%zu objects, from %s)",
                  now.n_objects, now.incremental_time[0] ? now.incremental_time : "afterLastIncrement");
+    else
+        verdict_changed(&e->plan, &now, e->changed, sizeof e->changed);
     export_plan_free(&now);
     return !e->changed[0];
 }

@@ -4,7 +4,9 @@
 # copied, its stage succeeded since); while the confirmation is open another
 # operator's `lakeop export` submits a job with the same objects.  Confirmed,
 # the console refuses ("nothing done: ...", naming the running job), sends
-# Zuora nothing, opens no job, and audits the refusal.
+# Zuora nothing, opens no job, and audits the refusal.  Then a date export
+# whose full-or-incremental verdict moves behind the open confirmation (the
+# session's query changed): refused the same way.
 . "$(dirname "$0")/../lib/common.sh"
 . "$LK_ROOT/tests/lib/pg.sh"
 . "$LK_ROOT/tests/lib/doubles.sh"
@@ -62,6 +64,35 @@ case "$a" in "refused|alice|-|afterLastIncrement|the afterLastIncrement check fa
 b=$(sql "SELECT result || '|' || target FROM lakeop.audit WHERE action = 'export.submit' ORDER BY id DESC OFFSET 1 LIMIT 1")
 [ "$b" = "ok|$J1" ] && lk_pass "the other export is audited as submitted" || lk_fail "the other export's audit" "$b"
 tui_check_inert "$T/refused.txt" >/dev/null && lk_pass "the screen is inert" || lk_fail "inert" "control bytes"
+
+# A verdict that moved: the dialog's date export is incremental for Account
+# when confirmed; meanwhile another operator, whose config has another
+# Account query, moves the session on (afterLastIncrement, forced; the job
+# completes), so the session's query changed and Zuora would now send
+# Account in full.  Confirmed: refused, nothing sent.
+tui_keys rc e
+lk_check "e opens the Export dialog again" tui_wait_for rc "From (afterLastIncrement or YYYY-MM-DD)"
+D2=$(date -u -d '2 days ago' +%F)
+tui_keys rc C-u
+tui_keys rc "$D2" Enter
+lk_check "the date export asks for confirmation" tui_wait_for rc "Submit export" 15
+lk_check "the plan: Account incremental" tui_wait_for rc "Account incremental"
+sed 's/^zoql  = SELECT Account.Id, Account.Name FROM Account$/zoql  = SELECT Account.Id, Account.Name, Account.Balance FROM Account/' \
+    "$T/config" > "$T/config.other"
+chmod 600 "$T/config.other"
+LAKEOP_CONFIG="$T/config.other" ZSECRET=s3cret "$L" export --from afterLastIncrement --object Account --yes --force \
+    >"$T/other2.out" 2>"$T/other2.err" \
+    && lk_pass "meanwhile, an export with another Account query" || lk_fail "the other query's export" "$(cat "$T/other2.err")"
+zuora_ctl POST /_control/advance '{"seconds": 400}' >/dev/null   # and it completes
+s0=$(submits)
+tui_keys rc Tab Enter
+lk_check "confirmed: nothing done, Account is a full load now" \
+    tui_wait_for rc "nothing done: the export plan is different now: Account was incremental and is a full load now" 15
+[ "$(submits)" = "$s0" ] && lk_pass "the console sent Zuora no submit" || lk_fail "no submit" "$s0 -> $(submits)"
+a=$(sql "SELECT result || '|' || message FROM lakeop.audit WHERE action = 'export.submit' ORDER BY id DESC LIMIT 1")
+case "$a" in "refused|the export plan is different now: Account was incremental and is a full load now"*)
+    lk_pass "the moved verdict is audited as a refusal" ;;
+    *) lk_fail "the moved verdict's audit" "$a" ;; esac
 
 tui_quit rc
 lk_done
