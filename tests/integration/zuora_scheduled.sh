@@ -31,18 +31,7 @@ chmod 600 "$T/config"
 export LAKEOP_CONFIG="$T/config" LAKEOP_DATABASE_URL="$DB" LAKEOP_ZUORA_URL="$LK_ZUORA_URL" \
     LAKEOP_ZUORA_CLIENT_ID=lakeop-test LAKEOP_ZUORA_CLIENT_SECRET=s3cret \
     LAKEOP_AIRFLOW_URL="$LK_AIRFLOW_URL" LAKEOP_AIRFLOW_USER=ops LAKEOP_AIRFLOW_PASSWORD=pw
-L=$LK_BIN
-OUT=$T/out
-ERR=$T/err
-run() { "$L" "$@" >"$OUT" 2>"$ERR" </dev/null; RC=$?; }
-expect_rc() {
-    if [ "$RC" = "$2" ]; then lk_pass "$1"; else lk_fail "$1" "exit $RC, expected $2: $(head -c 900 "$ERR")"; fi
-}
-has() {
-    if grep -qF -- "$3" "$2"; then lk_pass "$1"; else lk_fail "$1" "'$3' not in: $(head -c 900 "$2")"; fi
-}
-sql() { psql -X -q -t -A "$DB" -c "$1"; }
-submits() { zuora_ctl GET "/_control/requests?path=/v1/batch-query/&method=POST" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["requests"]))'; }
+. "$LK_ROOT/tests/lib/cli.sh"
 
 # The scheduled exporter's job, as Zuora keeps it: lakeop has never seen it.
 S=5c92c0f9725046a2017255f7d84e5a48
