@@ -10,10 +10,7 @@
 set -u
 
 pg_start || exit 1
-T=$(lk_tmpdir)
-export HOME="$T/home"
-mkdir -p "$HOME"
-unset LAKEOP_CONFIG LAKEOP_ENV XDG_CONFIG_HOME LAKEOP_AIRFLOW_DAG 2>/dev/null
+airflow_cli_env
 DB=$(pg_new_db lakeop_airflow_clear)
 export LAKEOP_DATABASE_URL="$DB"
 # Slow tasks (moved by the virtual clock) so that states can be read before they move.

@@ -11,10 +11,7 @@
 set -u
 
 pg_start || exit 1
-T=$(lk_tmpdir)
-export HOME="$T/home"
-mkdir -p "$HOME"
-unset LAKEOP_CONFIG LAKEOP_ENV XDG_CONFIG_HOME LAKEOP_AIRFLOW_DAG 2>/dev/null
+airflow_cli_env
 DB=$(pg_new_db lakeop_airflow_recursive)
 export LAKEOP_DATABASE_URL="$DB"
 cat >"$T/seed.json" <<'JSON'

@@ -7,10 +7,7 @@
 . "$LK_ROOT/tests/lib/doubles.sh"
 set -u
 
-T=$(lk_tmpdir)
-export HOME="$T/home"
-mkdir -p "$HOME"
-unset LAKEOP_CONFIG LAKEOP_ENV XDG_CONFIG_HOME LAKEOP_DATABASE_URL LAKEOP_AIRFLOW_DAG 2>/dev/null
+airflow_cli_env
 airflow_double_start || exit 1
 export LAKEOP_AIRFLOW_URL=$LK_AIRFLOW_URL LAKEOP_AIRFLOW_USER=ops LAKEOP_AIRFLOW_PASSWORD=pw
 DAG=supporter_experience

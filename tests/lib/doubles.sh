@@ -97,3 +97,13 @@ stage = zuora_contact
 CONF
     chmod 600 "$1"
 }
+
+# airflow_cli_env: T (a private folder), HOME inside it, and none of the
+# caller's lakeop settings, for scripts that run lakeop's commands against
+# the Airflow double (one that needs a database sets LAKEOP_DATABASE_URL).
+airflow_cli_env() {
+    T=$(lk_tmpdir)
+    export HOME="$T/home"
+    mkdir -p "$HOME"
+    unset LAKEOP_CONFIG LAKEOP_ENV XDG_CONFIG_HOME LAKEOP_DATABASE_URL LAKEOP_AIRFLOW_DAG 2>/dev/null
+}
