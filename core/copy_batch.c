@@ -323,14 +323,9 @@ enum lk_status copy_check_bucket(struct store *st, const char *target, struct lk
         return rc;
     struct lk_error perr;
     err_clear(&perr);
-    if (store_ping(st, target, &perr) == LK_NOTFOUND) {
-        if (u.is_file)
-            rc = err_set(err, LK_NOTFOUND, "folder %s does not exist: create it, or fix the target %s",
-                         u.bucket, target);
-        else
-            rc = err_set(err, LK_NOTFOUND, "bucket %s does not exist: create it, or fix the target %s",
-                         u.bucket, target);
-    }
+    if (store_ping(st, target, &perr) == LK_NOTFOUND)
+        rc = err_set(err, LK_NOTFOUND, "%s %s does not exist: create it, or fix the target %s",
+                     u.is_file ? "folder" : "bucket", u.bucket, target);
     store_url_free(&u);
     return rc;
 }

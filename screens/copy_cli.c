@@ -506,17 +506,10 @@ static int inspect_targets(struct cli *cli, struct lk_ctx *ctx, struct store *st
         enum lk_status rc = copy_check_bucket(st, it->spec.target, &err);
         if (rc == LK_NOTFOUND)
             return cli_fail(cli, &err);
-        struct store_url u = { 0 };
         if (rc == LK_OK)
-            rc = store_url_parse(it->spec.target, &u, &err);
+            rc = store_head_url(st, it->spec.target, &it->csv_now, &err);
         if (rc == LK_OK)
-            rc = store_head(st, &u, &it->csv_now, &err);
-        store_url_free(&u);
-        if (rc == LK_OK)
-            rc = store_url_parse(it->meta_url, &u, &err);
-        if (rc == LK_OK)
-            rc = store_head(st, &u, &it->meta_now, &err);
-        store_url_free(&u);
+            rc = store_head_url(st, it->meta_url, &it->meta_now, &err);
         if (rc == LK_OK && !force)
             rc = copy_already_done(ctx, st, &it->spec, &it->already, &err);
         if (rc != LK_OK) {

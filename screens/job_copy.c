@@ -122,17 +122,6 @@ static void notify(struct job_copy *c)
 
 /* ---- the plan: what is at each target now -------------------------------- */
 
-static enum lk_status head(struct store *st, const char *url, struct store_object_info *info,
-                           struct lk_error *err)
-{
-    struct store_url u = { 0 };
-    enum lk_status rc = store_url_parse(url, &u, err);
-    if (rc == LK_OK)
-        rc = store_head(st, &u, info, err);
-    store_url_free(&u);
-    return rc;
-}
-
 static void plan_work(void *wctx, void *p)
 {
     struct job_copy *c = p;
@@ -152,9 +141,9 @@ static void plan_work(void *wctx, void *p)
         err_clear(&err);
         enum lk_status rc = copy_check_bucket(st, it->target, &err);
         if (rc == LK_OK)
-            rc = head(st, it->target, &it->csv_now, &err);
+            rc = store_head_url(st, it->target, &it->csv_now, &err);
         if (rc == LK_OK)
-            rc = head(st, it->meta_url, &it->meta_now, &err);
+            rc = store_head_url(st, it->meta_url, &it->meta_now, &err);
         if (rc == LK_OK)
             rc = copy_already_done(ctx, st, &it->spec, &it->already, &err);
         if (rc != LK_OK) {

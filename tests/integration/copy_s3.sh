@@ -162,7 +162,7 @@ multipart_refused() {   # NAME EXPECTED-TEXT LAKEOP-ARGS...
     shift 2
     out=$($LK_BIN "$@" 2>&1)
     st=$?
-    if [ $st -eq 1 ] && echo "$out" | grep -q "$want" &&
+    if [ $st -eq 1 ] && echo "$out" | grep -q "$want" && [ -n "$inv_etag" ] && [ -n "$inv_meta" ] &&
        [ "$(etag_of "$LK_MOTO_URL" raw-invoice InvoiceItem.csv)" = "$inv_etag" ] &&
        [ "$(lk_aws "$LK_MOTO_URL" s3 cp s3://raw-invoice/metadata/InvoiceItem.json - 2>/dev/null)" = "$inv_meta" ] &&
        no_uploads "$LK_MOTO_URL" raw-invoice; then
@@ -344,6 +344,7 @@ wait $pid 2>/dev/null
 at_kill=$(put_bytes)
 sleep 0.5
 if [ "$at_kill" -ge $((big_len / 2)) ] && [ "$at_kill" -lt "$big_len" ] && $intact &&
+   [ -n "$old_csv" ] && [ -n "$old_meta" ] &&
    [ "$(etag_of "$LK_MOTO_URL" raw-account big/Big.csv)" = "$old_csv" ] &&
    [ "$(meta_of s3://raw-account/big/metadata/Big.json)" = "$old_meta" ]; then
     lk_pass "SIGKILL mid streaming PUT ($at_kill of $big_len bytes sent): old CSV and metadata intact throughout"
