@@ -7,12 +7,7 @@
 set -u
 
 T=$(lk_tmpdir)
-# Hermetic: nothing from the caller's home or environment.
-export HOME="$T/home"
-mkdir -p "$HOME"
-unset LAKEOP_CONFIG LAKEOP_ENV XDG_CONFIG_HOME XDG_STATE_HOME LAKEOP_DATABASE_URL LAKEOP_ZUORA_URL \
-      LAKEOP_S3_ENDPOINT LAKEOP_AIRFLOW_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_PROFILE \
-      AWS_SHARED_CREDENTIALS_FILE 2>/dev/null
+lk_hermetic_home "$T"
 
 # expect NAME STATUS PATTERN CMD...: CMD exits STATUS and its stderr matches PATTERN.
 expect() {

@@ -8,11 +8,7 @@
 set -u
 
 T=$(lk_tmpdir)
-export HOME="$T/home"
-mkdir -p "$HOME"
-unset LAKEOP_CONFIG LAKEOP_ENV XDG_CONFIG_HOME XDG_STATE_HOME LAKEOP_DATABASE_URL LAKEOP_ZUORA_URL \
-      LAKEOP_S3_ENDPOINT LAKEOP_AIRFLOW_URL LAKEOP_CA_BUNDLE CURL_CA_BUNDLE SSL_CERT_FILE SSL_CERT_DIR \
-      AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_PROFILE AWS_SHARED_CREDENTIALS_FILE 2>/dev/null
+lk_hermetic_home "$T" LAKEOP_CA_BUNDLE CURL_CA_BUNDLE SSL_CERT_FILE SSL_CERT_DIR
 
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 2 \
     -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >"$T/openssl.log" 2>&1 \

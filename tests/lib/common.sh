@@ -55,6 +55,18 @@ lk_tmpdir() {
     echo "$LK_TMP"
 }
 
+# DIR [VAR...]: HOME becomes DIR/home (made), and nothing of the caller's
+# configuration, database, services or AWS credentials reaches lakeop;
+# each VAR is unset too.
+lk_hermetic_home() {
+    lh_dir=$1; shift
+    export HOME="$lh_dir/home"
+    mkdir -p "$HOME"
+    unset LAKEOP_CONFIG LAKEOP_ENV XDG_CONFIG_HOME XDG_STATE_HOME LAKEOP_DATABASE_URL LAKEOP_ZUORA_URL \
+          LAKEOP_S3_ENDPOINT LAKEOP_AIRFLOW_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_PROFILE \
+          AWS_SHARED_CREDENTIALS_FILE "$@" 2>/dev/null
+}
+
 lk_free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
