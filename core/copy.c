@@ -318,25 +318,40 @@ static enum lk_status check_spec(const struct copy_spec *spec, struct lk_error *
 
 /* ---- the previous metadata, set aside while the CSV is committed ------- */
 
+struct meta_read {
+    struct buf *text;
+    bool too_big;
+};
+
+static size_t meta_sink(const char *data, size_t len, void *ud)
+{
+    struct meta_read *r = ud;
+    if (r->text->len + len > COPY_METADATA_MAX) {
+        r->too_big = true;
+        return 0;
+    }
+    buf_append(r->text, data, len);
+    return len;
+}
+
+enum lk_status copy_metadata_get(struct store *st, const struct store_url *mu, struct buf *out, bool *too_big,
+                                 struct lk_error *err)
+{
+    struct meta_read r = { out, false };
+    enum lk_status rc = store_get(st, mu, 0, -1, meta_sink, &r, err);
+    if (too_big)
+        *too_big = r.too_big;
+    return rc;
+}
+
 /* The lake's check must never find a new CSV beside the previous file's
  * metadata: that one is deleted just before the commit, kept in memory,
- * and put back when the commit fails.  (A metadata file is a few hundred
- * bytes; anything bigger is not ours.) */
-#define META_HOLD_MAX 65536
-
+ * and put back when the commit fails.  (Anything bigger than
+ * COPY_METADATA_MAX is not ours.) */
 struct meta_hold {
     bool had;
     struct buf text;
 };
-
-static size_t hold_sink(const char *data, size_t len, void *ud)
-{
-    struct buf *b = ud;
-    if (b->len + len > META_HOLD_MAX)
-        return 0;
-    buf_append(b, data, len);
-    return len;
-}
 
 static enum lk_status meta_set_aside(struct store *st, const struct store_url *mu,
                                      struct meta_hold *h, struct lk_error *err)
@@ -349,7 +364,7 @@ static enum lk_status meta_set_aside(struct store *st, const struct store_url *m
     store_object_info_free(&info);
     if (rc != LK_OK || !exists)
         return rc;
-    rc = store_get(st, mu, 0, -1, hold_sink, &h->text, err);
+    rc = copy_metadata_get(st, mu, &h->text, NULL, err);
     if (rc == LK_OK)
         rc = store_delete(st, mu, err);
     if (rc != LK_OK) {

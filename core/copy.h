@@ -36,6 +36,7 @@
 
 #include <libpq-fe.h>
 
+#include "buf.h"
 #include "ctx.h"
 #include "err.h"
 #include "http.h"
@@ -99,6 +100,12 @@ void copy_result_free(struct copy_result *r);
  * give s3://B/dir/metadata/Obj.json.  Caller frees; NULL when target is
  * not a store URL. */
 char *copy_metadata_url(const char *target, const char *name);
+/* A metadata file is a few hundred bytes; anything this big is not one. */
+#define COPY_METADATA_MAX 65536
+/* Appends the metadata file at mu to out; past COPY_METADATA_MAX bytes it
+ * fails and *too_big (may be NULL) says that was why. */
+enum lk_status copy_metadata_get(struct store *st, const struct store_url *mu, struct buf *out, bool *too_big,
+                                 struct lk_error *err);
 
 /* The file's id, or its segments' ids joined by "," (the metadata's
  * fileId, and what a copy is recorded under with its target).  Caller

@@ -394,7 +394,7 @@ void export_refusal_text(const struct export_plan *plan, struct buf *out)
                   "try again, or export from a date: lakeop export --from YYYY-MM-DD. --force overrides (audited).");
 }
 
-char *export_plan_json(const struct export_plan *plan)
+json_t *export_plan_value(const struct export_plan *plan)
 {
     json_t *root = json_object();
     json_object_set_new(root, "from", json_string(plan->from_text));
@@ -428,6 +428,12 @@ char *export_plan_json(const struct export_plan *plan)
         json_array_append_new(objs, jo);
     }
     json_object_set_new(root, "objects", objs);
+    return root;
+}
+
+char *export_plan_json(const struct export_plan *plan)
+{
+    json_t *root = export_plan_value(plan);
     char *text = jx_dump(root);
     json_decref(root);
     return text;
@@ -456,14 +462,8 @@ char *export_audit_params(const char *from, const struct export_plan *plan, bool
         json_object_set_new(root, "overridden", overridden);
     else
         json_decref(overridden);
-    if (plan && plan->n_objects) {
-        json_error_t je;
-        char *text = export_plan_json(plan);
-        json_t *pj = json_loads(text, 0, &je);
-        free(text);
-        if (pj)
-            json_object_set_new(root, "plan", pj);
-    }
+    if (plan && plan->n_objects)
+        json_object_set_new(root, "plan", export_plan_value(plan));
     char *text = jx_dump(root);
     json_decref(root);
     return text;

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "ctx.h"
 #include "err.h"
+#include "json.h"
 #include "zuora.h"
 
 #define EXPORT_LONG_RANGE_DAYS 30
@@ -88,6 +89,9 @@ void export_plan_describe(const struct export_plan *plan, struct buf *out);
 void export_refusal_text(const struct export_plan *plan, struct buf *out);
 /* The plan as a JSON object (for --json and the audit); caller frees. */
 char *export_plan_json(const struct export_plan *plan);
+/* The same, as a value to place in a larger document (no text round
+ * trip); the caller owns the reference. */
+json_t *export_plan_value(const struct export_plan *plan);
 
 /* The audit's parameters of a submit (or its refusal): from,
  * incrementalTime, the objects' names, force, the plan (export_plan_json:

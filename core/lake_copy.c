@@ -9,9 +9,6 @@
 #include "copy.h"
 #include "json.h"
 
-/* A metadata file is a few hundred bytes; anything this big is not one. */
-#define LAKECOPY_MAX 65536
-
 static bool same(const char *a, const char *b)
 {
     return a && b && *a && strcmp(a, b) == 0;
@@ -60,28 +57,13 @@ enum lakecopy_verdict lakecopy_judge(const char *text, size_t len, const struct 
     return v;
 }
 
-struct held {
-    struct buf text;
-    bool too_big;
-};
-
-static size_t take(const char *data, size_t len, void *ud)
-{
-    struct held *h = ud;
-    if (h->text.len + len > LAKECOPY_MAX) {
-        h->too_big = true;
-        return 0;
-    }
-    buf_append(&h->text, data, len);
-    return len;
-}
-
-static enum lk_status get(struct store *st, const char *url, struct held *h, struct lk_error *err)
+static enum lk_status get(struct store *st, const char *url, struct buf *text, bool *too_big,
+                          struct lk_error *err)
 {
     struct store_url u = { 0 };
     enum lk_status rc = store_url_parse(url, &u, err);
     if (rc == LK_OK)
-        rc = store_get(st, &u, 0, -1, take, h, err);
+        rc = copy_metadata_get(st, &u, text, too_big, err);
     store_url_free(&u);
     return rc;
 }
@@ -115,22 +97,23 @@ void lakecopy_find(struct store *st, const char *raw_target, const char *name,
         snprintf(out->what, sizeof out->what, "%.400s does not exist", out->metadata_url);
         return;
     }
-    struct held h = { BUF_INIT, false };
-    if (get(st, out->metadata_url, &h, &err) != LK_OK) {
-        if (h.too_big) {
+    struct buf text = BUF_INIT;
+    bool too_big = false;
+    if (get(st, out->metadata_url, &text, &too_big, &err) != LK_OK) {
+        if (too_big) {
             out->verdict = LAKECOPY_MALFORMED;
             snprintf(out->what, sizeof out->what, "%.400s is not valid metadata: larger than %d bytes",
-                     out->metadata_url, LAKECOPY_MAX);
+                     out->metadata_url, COPY_METADATA_MAX);
         } else {
             snprintf(out->what, sizeof out->what, "%.300s could not be read: %.300s", out->metadata_url,
                      err_text(&err, reason, sizeof reason));
         }
-        buf_free(&h.text);
+        buf_free(&text);
         return;
     }
     char verdict[480];
-    out->verdict = lakecopy_judge(h.text.data ? h.text.data : "", h.text.len, want, verdict, sizeof verdict);
-    buf_free(&h.text);
+    out->verdict = lakecopy_judge(text.data ? text.data : "", text.len, want, verdict, sizeof verdict);
+    buf_free(&text);
     if (out->verdict != LAKECOPY_FOUND) {
         snprintf(out->what, sizeof out->what, "%.150s %s", out->metadata_url, verdict);
         return;

@@ -38,14 +38,7 @@ static void print_lines(struct cli *cli, FILE *f, const char *text)
 static void refusal_json(struct cli *cli, const struct export_plan *plan, const char *message)
 {
     json_t *root = json_object();
-    json_t *pj = NULL;
-    if (plan && plan->n_objects) {
-        json_error_t je;
-        char *text = export_plan_json(plan);
-        pj = json_loads(text, 0, &je);
-        free(text);
-    }
-    json_object_set_new(root, "plan", pj ? pj : json_null());
+    json_object_set_new(root, "plan", plan && plan->n_objects ? export_plan_value(plan) : json_null());
     json_object_set_new(root, "refused", json_string(message));
     char *text = jx_dump(root);
     fprintf(cli->out, "%s\n", text);
