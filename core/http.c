@@ -17,6 +17,9 @@
 
 #include "mem.h"
 
+/* Receive and send buffer of every transfer (see setup). */
+#define HTTP_BULK_BUFFER (1L << 20)
+
 struct http_client {
     CURL *easy;
     char *ca_bundle;
@@ -340,6 +343,12 @@ static void setup(struct http_client *c, const struct http_request *req, struct 
     curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(e, CURLOPT_XFERINFODATA, a);
+    /* libcurl's defaults (16 KiB in, 64 KiB out) cost a copy of gigabytes
+     * one wake-up, poll and syscall per few pages; 1 MiB each way halves
+     * its system time and keeps pace with curl -T on s3rver (make bench).
+     * A libcurl that refuses the size keeps its default, which still works. */
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, HTTP_BULK_BUFFER);
+    curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, HTTP_BULK_BUFFER);
     /* libcurl silently resends a request whose reused connection died
      * before any answer: never one that must not arrive twice.  Its own
      * connection is closed after it, so that none lingers. */
